@@ -1,0 +1,197 @@
+//! The `orderdesk` command line. Configuration comes from flags and environment only.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::db::{Db, DbOptions};
+use crate::server::{ServerConfig, ensure_schema};
+
+#[derive(Parser, Debug)]
+#[command(name = "orderdesk", version, about = "Order confirmation with exactly-once effects")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "ORDERDESK_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// `sqlite:FILE` (created on first start) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:orderdesk.db", global = true)]
+    pub database_url: String,
+    /// Database connections per server (PostgreSQL) or reader connections (SQLite).
+    #[arg(long, env = "ORDERDESK_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub max_connections: u32,
+    /// How long a request waits for a lock, including a duplicate waiting for its original (ms).
+    #[arg(long, env = "ORDERDESK_LOCK_WAIT_MS", default_value_t = 5000, global = true)]
+    pub lock_wait_ms: u64,
+}
+
+impl DbArgs {
+    pub fn options(&self) -> DbOptions {
+        DbOptions {
+            url: self.database_url.clone(),
+            max_connections: self.max_connections,
+            lock_wait: Duration::from_millis(self.lock_wait_ms),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server.
+    Serve(ServeArgs),
+    /// Show or apply schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load demo customers, products and draft orders.
+    Demo,
+    /// Self-check: stock equals its ledger, invoice numbers gapless, one invoice per
+    /// confirmed order. Exits non-zero on any violation.
+    Check,
+    /// Delete idempotency keys older than the retention period, in batches.
+    PurgeKeys {
+        /// Keep keys this many days.
+        #[arg(long, env = "ORDERDESK_KEY_RETENTION_DAYS", default_value_t = 7)]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateAction {
+    /// List applied and pending migrations.
+    Status,
+    /// Apply pending migrations.
+    Run,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ORDERDESK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// The currency of every amount (ISO code).
+    #[arg(long, env = "ORDERDESK_CURRENCY", default_value = "EUR")]
+    pub currency: String,
+    /// Secret that signs form tokens; by default one is generated and kept in the database.
+    #[arg(long, env = "ORDERDESK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Keep idempotency keys this many days (used by the purge).
+    #[arg(long, env = "ORDERDESK_KEY_RETENTION_DAYS", default_value_t = 7)]
+    pub key_retention_days: u32,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("orderdesk: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("orderdesk: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn connect(args: &DbArgs) -> Result<Db, String> {
+    Db::connect(&args.options())
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", redact(&args.database_url)))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let cfg = ServerConfig {
+                bind: args.bind,
+                currency: args.currency,
+                secret: args.secret,
+                key_retention: Duration::from_secs(u64::from(args.key_retention_days) * 86_400),
+            };
+            crate::server::serve(cli.db.options(), cfg).await.map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { action } => {
+            let db = connect(&cli.db).await?;
+            if let MigrateAction::Run = action {
+                db.migrate().await.map_err(|e| format!("migration failed: {e}"))?;
+                println!("migrations applied");
+            }
+            for m in db.migration_status().await.map_err(|e| e.to_string())? {
+                println!("{:>14}  {:<8}  {}", m.version, if m.applied { "applied" } else { "PENDING" }, m.description);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let db = connect(&cli.db).await?;
+            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let summary = crate::demo::load(&db).await.map_err(|e| format!("demo data: {e}"))?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let db = connect(&cli.db).await?;
+            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let violations = db.check_invariants().await.map_err(|e| e.to_string())?;
+            if violations.is_empty() {
+                println!("check: all invariants hold");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for v in &violations {
+                    println!("VIOLATION: {}", v.0);
+                }
+                println!("check: {} violation(s)", violations.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::PurgeKeys { days } => {
+            let db = connect(&cli.db).await?;
+            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+            let n = db.purge_idempotency(cutoff, 10_000).await.map_err(|e| e.to_string())?;
+            println!("purged {n} idempotency key(s) older than {days} day(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,74 @@
+//! Customers: master data read by the order pages and copied onto invoices.
+
+use sqlx::FromRow;
+
+use super::{Db, DbResult, Tx, now, on_pool, on_tx};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub vat_id: String,
+}
+
+/// A new customer, as entered by an admin or loaded by `orderdesk demo`.
+#[derive(Debug, Clone)]
+pub struct NewCustomer<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub address: &'a str,
+    pub vat_id: &'a str,
+}
+
+impl Db {
+    /// Customers whose code or name contains `q` (case-insensitive), by name, at most `limit`.
+    pub async fn search_customers(&self, q: &str, limit: i64, offset: i64) -> DbResult<Vec<CustomerRow>> {
+        let pattern = like_pattern(q);
+        Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(
+            "SELECT id, code, name, address, vat_id FROM customers \
+             WHERE ($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) \
+             ORDER BY name, id LIMIT $3 OFFSET $4",
+        )
+        .bind(q.trim())
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    pub async fn find_customer(&self, id: i64) -> DbResult<Option<CustomerRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(
+            "SELECT id, code, name, address, vat_id FROM customers WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await)?)
+    }
+}
+
+pub async fn insert(tx: &mut Tx, customer: &NewCustomer<'_>) -> DbResult<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO customers (code, name, address, vat_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(customer.code)
+    .bind(customer.name)
+    .bind(customer.address)
+    .bind(customer.vat_id)
+    .bind(now())
+    .fetch_one(c)
+    .await)?)
+}
+
+/// `%q%`, lower-cased, with LIKE's wildcards in the search text taken literally.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let escaped: String = q
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect();
+    format!("%{escaped}%")
+}

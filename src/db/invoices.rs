@@ -1,0 +1,201 @@
+//! Invoices: issued inside the confirming transaction, never edited or deleted afterwards.
+
+use sqlx::{FromRow, QueryBuilder};
+use time::OffsetDateTime;
+
+use super::customers::{CustomerRow, like_pattern};
+use super::{Db, DbResult, Tx, on_pool, on_tx};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct InvoiceRow {
+    pub order_id: i64,
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_code: String,
+    pub customer_name: String,
+    pub customer_address: String,
+    pub customer_vat_id: String,
+    pub currency: String,
+    pub net_cents: i64,
+    pub tax_cents: i64,
+    pub gross_cents: i64,
+    pub issued_at: OffsetDateTime,
+    pub issued_by: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct InvoiceLineRow {
+    pub line_no: i64,
+    pub product_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub tax_rate_bp: i64,
+    pub net_cents: i64,
+    pub tax_cents: i64,
+    pub gross_cents: i64,
+}
+
+/// An invoice header to insert; the number is given last (see [`next_number`]).
+#[derive(Debug, Clone)]
+pub struct NewInvoice<'a> {
+    pub order_id: i64,
+    pub number: &'a str,
+    pub year: i64,
+    pub seq: i64,
+    pub customer_id: i64,
+    pub customer_code: &'a str,
+    pub customer_name: &'a str,
+    pub customer_address: &'a str,
+    pub customer_vat_id: &'a str,
+    pub currency: &'a str,
+    pub net_cents: i64,
+    pub tax_cents: i64,
+    pub gross_cents: i64,
+    pub issued_at: OffsetDateTime,
+    pub issued_by: &'a str,
+}
+
+/// Filters of the invoice list.
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    /// Number, customer name or customer code.
+    pub q: String,
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// Rows per INSERT: 10 bound values a line stays far below SQLite's 32,766-variable limit.
+const LINES_PER_INSERT: usize = 1000;
+
+impl Db {
+    /// One page of invoices, newest first.
+    pub async fn list_invoices(&self, f: &InvoiceFilter, limit: i64, offset: i64) -> DbResult<Vec<InvoiceRow>> {
+        let q = f.q.trim();
+        Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
+            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
+                    currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices \
+             WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
+               AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
+             ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6",
+        )
+        .bind(q)
+        .bind(like_pattern(q))
+        .bind(f.from)
+        .bind(f.until)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    pub async fn find_invoice(&self, number: &str) -> DbResult<Option<InvoiceRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
+            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
+                    currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices WHERE number = $1",
+        )
+        .bind(number)
+        .fetch_optional(c)
+        .await)?)
+    }
+
+    pub async fn find_invoice_for_order(&self, order_id: i64) -> DbResult<Option<InvoiceRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
+            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
+                    currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .fetch_optional(c)
+        .await)?)
+    }
+
+    pub async fn invoice_lines(&self, order_id: i64) -> DbResult<Vec<InvoiceLineRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceLineRow>(
+            "SELECT line_no, product_id, sku, name, quantity, unit_price_cents, tax_rate_bp, net_cents, tax_cents, gross_cents \
+             FROM invoice_lines WHERE order_id = $1 ORDER BY line_no",
+        )
+        .bind(order_id)
+        .fetch_all(c)
+        .await)?)
+    }
+}
+
+/// Insert the invoice's lines (before the header: its foreign key is deferred), in a few
+/// multi-row statements rather than one per line.
+pub async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[InvoiceLineRow]) -> DbResult<()> {
+    for chunk in lines.chunks(LINES_PER_INSERT) {
+        on_tx!(tx, c => {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO invoice_lines (order_id, line_no, product_id, sku, name, quantity, unit_price_cents, \
+                 tax_rate_bp, net_cents, tax_cents, gross_cents) ",
+            );
+            qb.push_values(chunk, |mut b, l| {
+                b.push_bind(order_id)
+                    .push_bind(l.line_no)
+                    .push_bind(l.product_id)
+                    .push_bind(&l.sku)
+                    .push_bind(&l.name)
+                    .push_bind(l.quantity)
+                    .push_bind(l.unit_price_cents)
+                    .push_bind(l.tax_rate_bp)
+                    .push_bind(l.net_cents)
+                    .push_bind(l.tax_cents)
+                    .push_bind(l.gross_cents);
+            });
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Take the next number of a gapless series. The row stays locked until commit, so every
+/// issuing transaction queues here: call it as late as possible. A rollback returns the number.
+pub async fn next_number(tx: &mut Tx, series: &str, year: i64) -> DbResult<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
+         ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
+         RETURNING last_number",
+    )
+    .bind(series)
+    .bind(year)
+    .fetch_one(c)
+    .await)?)
+}
+
+pub async fn insert_header(tx: &mut Tx, inv: &NewInvoice<'_>) -> DbResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, customer_name, customer_address, \
+         customer_vat_id, currency, net_cents, tax_cents, gross_cents, issued_at, issued_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(inv.order_id)
+    .bind(inv.number)
+    .bind(inv.year)
+    .bind(inv.seq)
+    .bind(inv.customer_id)
+    .bind(inv.customer_code)
+    .bind(inv.customer_name)
+    .bind(inv.customer_address)
+    .bind(inv.customer_vat_id)
+    .bind(inv.currency)
+    .bind(inv.net_cents)
+    .bind(inv.tax_cents)
+    .bind(inv.gross_cents)
+    .bind(inv.issued_at)
+    .bind(inv.issued_by)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The customer as it is now, to be copied onto an invoice; `None` if there is no such customer.
+pub async fn customer_snapshot(tx: &mut Tx, customer_id: i64) -> DbResult<Option<CustomerRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
+        "SELECT id, code, name, address, vat_id FROM customers WHERE id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(c)
+    .await)?)
+}

@@ -1,0 +1,123 @@
+//! Schema migrations, embedded in the binary: `migrations/sqlite/` and `migrations/postgres/`.
+
+use sqlx::migrate::Migrator;
+
+use super::{Db, DbResult, Pools, on_pool};
+
+static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// One migration and whether this database has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
+/// How the database's schema compares to what this binary expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    /// Every migration this binary knows is applied, and nothing else.
+    Current,
+    /// Nothing applied yet: a brand-new database.
+    Empty,
+    /// Some known migrations are missing.
+    Pending(Vec<i64>),
+    /// The database has migrations this binary does not know (a newer orderdesk ran here),
+    /// or an applied migration's checksum differs from the embedded one.
+    Unknown(Vec<i64>),
+}
+
+impl Db {
+    fn migrator(&self) -> &'static Migrator {
+        match self.pools {
+            Pools::Sqlite { .. } => &SQLITE,
+            Pools::Postgres(_) => &POSTGRES,
+        }
+    }
+
+    /// Applied migrations as (version, checksum); empty when the bookkeeping table is absent.
+    async fn applied(&self) -> DbResult<Vec<(i64, Vec<u8>)>> {
+        let exists: bool = match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(read)
+                .await?
+            }
+            Pools::Postgres(pool) => {
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let rows = on_pool!(self, c => sqlx::query_as::<_, (i64, Vec<u8>)>(
+            "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(c)
+        .await)?;
+        Ok(rows)
+    }
+
+    /// Every known migration with its state, for `orderdesk migrate status`.
+    pub async fn migration_status(&self) -> DbResult<Vec<MigrationState>> {
+        let applied = self.applied().await?;
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| MigrationState {
+                version: m.version,
+                description: m.description.to_string(),
+                applied: applied.iter().any(|(v, _)| *v == m.version),
+            })
+            .collect())
+    }
+
+    /// Compare the schema with what this binary expects.
+    pub async fn schema_state(&self) -> DbResult<SchemaState> {
+        let applied = self.applied().await?;
+        if applied.is_empty() {
+            return Ok(SchemaState::Empty);
+        }
+        let known = self.migrator();
+        let unknown: Vec<i64> = applied
+            .iter()
+            .filter(|(v, checksum)| {
+                !known
+                    .iter()
+                    .any(|m| m.version == *v && m.checksum.as_ref() == checksum.as_slice())
+            })
+            .map(|(v, _)| *v)
+            .collect();
+        if !unknown.is_empty() {
+            return Ok(SchemaState::Unknown(unknown));
+        }
+        let pending: Vec<i64> = known
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+            .map(|m| m.version)
+            .collect();
+        Ok(if pending.is_empty() {
+            SchemaState::Current
+        } else {
+            SchemaState::Pending(pending)
+        })
+    }
+
+    /// Apply every pending migration (`orderdesk migrate run`). Safe to run from several
+    /// servers at once: sqlx takes an advisory lock on PostgreSQL.
+    pub async fn migrate(&self) -> DbResult<()> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => SQLITE.run(write).await?,
+            Pools::Postgres(pool) => POSTGRES.run(pool).await?,
+        }
+        Ok(())
+    }
+}

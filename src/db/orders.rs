@@ -1,0 +1,202 @@
+//! Sales orders and their lines.
+
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{Backend, Db, DbResult, Tx, customers::like_pattern, on_pool, on_tx};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderListRow {
+    pub id: i64,
+    pub customer_name: String,
+    pub status: String,
+    pub reference: String,
+    pub created_at: OffsetDateTime,
+    pub line_count: i64,
+    pub invoice_number: Option<String>,
+    pub gross_cents: Option<i64>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_code: String,
+    pub customer_name: String,
+    pub status: String,
+    pub reference: String,
+    pub revision: i64,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    pub confirmed_at: Option<OffsetDateTime>,
+    pub confirmed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderLineRow {
+    pub id: i64,
+    pub product_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub tax_rate_bp: i64,
+    pub stock_on_hand: i64,
+}
+
+/// Filters of the order list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// `draft`, `confirmed`, or empty for all.
+    pub status: String,
+    /// Customer name or code, or an order number.
+    pub q: String,
+}
+
+impl Db {
+    /// One page of orders, newest first.
+    pub async fn list_orders(&self, filter: &OrderFilter, limit: i64, offset: i64) -> DbResult<Vec<OrderListRow>> {
+        let q = filter.q.trim();
+        let id: i64 = q.trim_start_matches('#').parse().unwrap_or(-1);
+        Ok(on_pool!(self, c => sqlx::query_as::<_, OrderListRow>(
+            "SELECT o.id, c.name AS customer_name, o.status, o.reference, o.created_at, \
+                    (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) AS line_count, \
+                    i.number AS invoice_number, i.gross_cents \
+             FROM orders o JOIN customers c ON c.id = o.customer_id \
+             LEFT JOIN invoices i ON i.order_id = o.id \
+             WHERE ($1 = '' OR o.status = $1) \
+               AND ($2 = '' OR o.id = $3 OR LOWER(c.name) LIKE $4 OR LOWER(c.code) LIKE $4 OR LOWER(o.reference) LIKE $4) \
+             ORDER BY o.id DESC LIMIT $5 OFFSET $6",
+        )
+        .bind(filter.status.as_str())
+        .bind(q)
+        .bind(id)
+        .bind(like_pattern(q))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    pub async fn find_order(&self, id: i64) -> DbResult<Option<OrderRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, OrderRow>(
+            "SELECT o.id, o.customer_id, c.code AS customer_code, c.name AS customer_name, o.status, o.reference, \
+                    o.revision, o.created_at, o.created_by, o.confirmed_at, o.confirmed_by \
+             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await)?)
+    }
+
+    /// The order's lines in entry order, with current product data.
+    pub async fn order_lines(&self, order_id: i64) -> DbResult<Vec<OrderLineRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, OrderLineRow>(
+            "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
+             FROM order_lines l JOIN products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.id",
+        )
+        .bind(order_id)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    /// Confirmations since `since`: (count, gross cents).
+    pub async fn confirmations_since(&self, since: OffsetDateTime) -> DbResult<(i64, i64)> {
+        let sql = match self.backend() {
+            Backend::Sqlite => "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0) FROM invoices WHERE issued_at >= $1",
+            Backend::Postgres => "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0)::BIGINT FROM invoices WHERE issued_at >= $1",
+        };
+        Ok(on_pool!(self, c => sqlx::query_as::<_, (i64, i64)>(sql).bind(since).fetch_one(c).await)?)
+    }
+}
+
+/// Create a draft order; returns its id.
+pub async fn insert(tx: &mut Tx, customer_id: i64, reference: &str, actor: &str, at: OffsetDateTime) -> DbResult<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO orders (customer_id, reference, created_at, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(customer_id)
+    .bind(reference)
+    .bind(at)
+    .bind(actor)
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Take the order's row lock and bump its revision, only while it is a draft. `None` when the
+/// order does not exist or is no longer a draft. Every line change goes through this first, so
+/// a line change and a confirmation of the same order are serialised by the database.
+pub async fn touch_draft(tx: &mut Tx, order_id: i64) -> DbResult<Option<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE orders SET revision = revision + 1 WHERE id = $1 AND status = 'draft' RETURNING revision",
+    )
+    .bind(order_id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// The order's status and revision as this transaction sees them.
+pub async fn status_of(tx: &mut Tx, order_id: i64) -> DbResult<Option<(String, i64)>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, (String, i64)>(
+        "SELECT status, revision FROM orders WHERE id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+pub async fn insert_line(tx: &mut Tx, order_id: i64, product_id: i64, quantity: i64) -> DbResult<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO order_lines (order_id, product_id, quantity) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .bind(quantity)
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Delete one line of the order; false when no such line.
+pub async fn delete_line(tx: &mut Tx, order_id: i64, line_id: i64) -> DbResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query("DELETE FROM order_lines WHERE id = $1 AND order_id = $2")
+        .bind(line_id)
+        .bind(order_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// The conditional state change at the heart of confirmation: draft to confirmed, only if the
+/// order is still a draft at the revision the clerk saw. Returns the customer id when it moved.
+pub async fn mark_confirmed(
+    tx: &mut Tx,
+    order_id: i64,
+    revision: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<Option<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, revision = revision + 1 \
+         WHERE id = $1 AND status = 'draft' AND revision = $2 RETURNING customer_id",
+    )
+    .bind(order_id)
+    .bind(revision)
+    .bind(at)
+    .bind(actor)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// The order's lines with their products, the products locked in ascending id order on
+/// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the write lock).
+pub async fn lock_lines(tx: &mut Tx, order_id: i64) -> DbResult<Vec<OrderLineRow>> {
+    let sql = match tx.backend() {
+        Backend::Sqlite => super::sqlite::LOCK_ORDER_LINES,
+        Backend::Postgres => super::postgres::LOCK_ORDER_LINES,
+    };
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, OrderLineRow>(sql)
+        .bind(order_id)
+        .fetch_all(c)
+        .await)?)
+}

@@ -1,0 +1,34 @@
+//! Everything PostgreSQL-specific: connection setup, lock clauses and error codes.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{DbOptions, DbResult, Pools};
+
+pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
+    let lock_ms = opts.lock_wait.as_millis().to_string();
+    let connect = PgConnectOptions::from_str(&opts.url)?
+        .application_name("orderdesk")
+        // Bounds every lock wait, in particular a duplicate's wait on the first request's
+        // uncommitted idempotency row. READ COMMITTED is the server default and what we rely on.
+        .options([("lock_timeout", lock_ms.as_str())]);
+    let pool = PgPoolOptions::new()
+        .max_connections(opts.max_connections.max(2))
+        .acquire_timeout(opts.lock_wait)
+        .connect_with(connect)
+        .await?;
+    Ok(Pools::Postgres(pool))
+}
+
+/// 55P03 lock_not_available (lock_timeout), 57014 query_canceled.
+pub(super) fn is_busy_code(code: &str) -> bool {
+    matches!(code, "55P03" | "57014")
+}
+
+/// An order's lines with their products for confirmation, the product rows locked in
+/// ascending id order (rows are locked as the sorted result is produced), so two confirmations
+/// sharing products never deadlock.
+pub(super) const LOCK_ORDER_LINES: &str = "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
+     p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
+     WHERE l.order_id = $1 ORDER BY p.id, l.id FOR UPDATE OF p";

@@ -1,0 +1,39 @@
+//! Everything SQLite-specific: connection setup and error codes.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{DbOptions, DbResult, Pools};
+
+pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
+    let connect = SqliteConnectOptions::from_str(&opts.url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a confirmed invoice survives a power cut, not only a process crash.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(opts.lock_wait);
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(opts.lock_wait)
+        .connect_with(connect.clone())
+        .await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(opts.max_connections.max(1))
+        .acquire_timeout(opts.lock_wait)
+        .connect_with(connect)
+        .await?;
+    Ok(Pools::Sqlite { read, write })
+}
+
+/// SQLITE_BUSY (5) and its extended codes (e.g. 517 BUSY_SNAPSHOT), SQLITE_LOCKED (6).
+pub(super) fn is_busy_code(code: &str) -> bool {
+    matches!(code, "5" | "6" | "261" | "517" | "773")
+}
+
+/// An order's lines with their products for confirmation. SQLite has no row locks: the write
+/// lock taken by `BEGIN IMMEDIATE` already excludes every other writer.
+pub(super) const LOCK_ORDER_LINES: &str = "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
+     p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
+     WHERE l.order_id = $1 ORDER BY p.id, l.id";

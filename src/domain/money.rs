@@ -1,0 +1,186 @@
+//! Money and tax rates: exact decimal amounts, stored as integer minor units (cents).
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::fmt;
+
+/// An amount of money in the configured currency, always held at two decimals.
+///
+/// Stored in the database as integer cents (exact on SQLite and PostgreSQL alike);
+/// converted to `Decimal` here, at the edge, and never touched by floating point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Money(Decimal);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("enter an amount such as 12.50")]
+    NotANumber,
+    #[error("amounts have at most two decimals")]
+    TooPrecise,
+    #[error("amounts cannot be negative")]
+    Negative,
+    #[error("that amount is too large")]
+    TooLarge,
+}
+
+/// Largest unit price accepted: a billion in the major unit keeps every order total far
+/// below the i64 cent range even at the maximum quantity.
+const MAX_PRICE_CENTS: i64 = 100_000_000_000;
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// From integer minor units as stored.
+    pub fn from_cents(cents: i64) -> Self {
+        Money(Decimal::new(cents, 2))
+    }
+
+    /// Integer minor units for storage.
+    pub fn cents(self) -> i64 {
+        let scaled = self.0 * Decimal::ONE_HUNDRED;
+        // Always two decimals by construction, so the scaled value is integral.
+        i64::try_from(scaled.trunc()).unwrap_or(i64::MAX)
+    }
+
+    /// Parse a price typed by a person: `12`, `12.5`, `12.50`; no negative, at most two decimals.
+    pub fn parse_price(input: &str) -> Result<Self, MoneyError> {
+        let trimmed = input.trim().replace(',', "");
+        let value: Decimal = trimmed.parse().map_err(|_| MoneyError::NotANumber)?;
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        if value.normalize().scale() > 2 {
+            return Err(MoneyError::TooPrecise);
+        }
+        let money = Money::round(value);
+        if money.cents() > MAX_PRICE_CENTS {
+            return Err(MoneyError::TooLarge);
+        }
+        Ok(money)
+    }
+
+    /// Round any decimal to cents, half away from zero (the invoicing rule).
+    pub fn round(value: Decimal) -> Self {
+        let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        rounded.rescale(2);
+        Money(rounded)
+    }
+
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    /// `1,234.50`: grouped thousands, always two decimals, no currency.
+    pub fn grouped(self) -> String {
+        let cents = self.cents();
+        let sign = if cents < 0 { "-" } else { "" };
+        let abs = cents.unsigned_abs();
+        let units = (abs / 100).to_string();
+        let mut grouped = String::with_capacity(units.len() + units.len() / 3);
+        for (i, ch) in units.chars().enumerate() {
+            if i > 0 && (units.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        format!("{sign}{grouped}.{:02}", abs % 100)
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0 + rhs.0)
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.grouped())
+    }
+}
+
+/// A tax rate in basis points (2000 = 20%), exact and integer in storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaxRate(u32);
+
+impl TaxRate {
+    pub const ZERO: TaxRate = TaxRate(0);
+
+    /// From basis points; rates above 100% are refused.
+    pub fn from_basis_points(bp: i64) -> Option<Self> {
+        u32::try_from(bp).ok().filter(|bp| *bp <= 10_000).map(TaxRate)
+    }
+
+    pub fn basis_points(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    /// The rate as a fraction: 2000 bp is 0.20.
+    pub fn fraction(self) -> Decimal {
+        Decimal::new(i64::from(self.0), 4)
+    }
+}
+
+impl fmt::Display for TaxRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let percent = Decimal::new(i64::from(self.0), 2).normalize();
+        write!(f, "{percent}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(Money::round(Decimal::new(1005, 3)).cents(), 101);
+        assert_eq!(Money::round(Decimal::new(1004, 3)).cents(), 100);
+        assert_eq!(Money::round(Decimal::new(-1005, 3)).cents(), -101);
+        assert_eq!(Money::round(Decimal::new(5, 3)).cents(), 1);
+        assert_eq!(Money::round(Decimal::new(4999, 3)).cents(), 500);
+    }
+
+    #[test]
+    fn parses_prices_people_type() {
+        assert_eq!(Money::parse_price("12").unwrap().cents(), 1200);
+        assert_eq!(Money::parse_price(" 12.5 ").unwrap().cents(), 1250);
+        assert_eq!(Money::parse_price("1,234.50").unwrap().cents(), 123450);
+        assert_eq!(Money::parse_price("0.10").unwrap(), Money::parse_price("0.1").unwrap());
+        assert_eq!(Money::parse_price("1.234"), Err(MoneyError::TooPrecise));
+        assert_eq!(Money::parse_price("-1"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse_price("abc"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse_price("1e3"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse_price("99999999999999"), Err(MoneyError::TooLarge));
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(Money::from_cents(0).grouped(), "0.00");
+        assert_eq!(Money::from_cents(5).grouped(), "0.05");
+        assert_eq!(Money::from_cents(123456789).grouped(), "1,234,567.89");
+        assert_eq!(Money::from_cents(-100000).grouped(), "-1,000.00");
+    }
+
+    #[test]
+    fn cents_round_trip() {
+        for c in [0, 1, 99, 100, 12345, i64::from(i32::MAX)] {
+            assert_eq!(Money::from_cents(c).cents(), c);
+        }
+    }
+
+    #[test]
+    fn tax_rates() {
+        assert_eq!(TaxRate::from_basis_points(2000).unwrap().to_string(), "20%");
+        assert_eq!(TaxRate::from_basis_points(770).unwrap().to_string(), "7.7%");
+        assert_eq!(TaxRate::from_basis_points(0).unwrap().to_string(), "0%");
+        assert!(TaxRate::from_basis_points(10_001).is_none());
+        assert!(TaxRate::from_basis_points(-1).is_none());
+    }
+}

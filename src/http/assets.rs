@@ -1,0 +1,27 @@
+//! Static files (`static/`), embedded in the binary so a server needs nothing beside it.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::AppState;
+
+const CSS: &str = include_str!("../../static/app.css");
+const JS: &str = include_str!("../../static/app.js");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}

@@ -1,0 +1,79 @@
+//! The dashboard: today's confirmations and what is running low.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use time::{OffsetDateTime, Time};
+
+use super::AppState;
+use super::stock::StockItem;
+use super::templates::{datetime, render, units};
+use crate::db::orders::OrderFilter;
+use crate::db::products::ProductFilter;
+use crate::domain::OrderStatus;
+use crate::error::AppResult;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(show_dashboard))
+}
+
+pub struct RecentOrder {
+    pub id: i64,
+    pub customer: String,
+    pub status: &'static str,
+    pub invoice: Option<String>,
+    pub total: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub today: String,
+    pub confirmed_today: String,
+    pub gross_today: String,
+    pub low: Vec<StockItem>,
+    pub recent: Vec<RecentOrder>,
+}
+
+async fn show_dashboard(State(st): State<AppState>) -> AppResult<Response> {
+    let midnight = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
+    let (count, gross) = st.db.confirmations_since(midnight).await?;
+    let low = st
+        .db
+        .list_products(&ProductFilter { q: String::new(), low_only: true }, 10, 0)
+        .await?
+        .into_iter()
+        .map(|p| StockItem {
+            low: true,
+            out: p.stock_on_hand == 0,
+            sku: p.sku,
+            name: p.name,
+            on_hand: units(p.stock_on_hand),
+            reorder_level: units(p.reorder_level),
+        })
+        .collect();
+    let recent = st
+        .db
+        .list_orders(&OrderFilter::default(), 10, 0)
+        .await?
+        .into_iter()
+        .map(|r| RecentOrder {
+            id: r.id,
+            customer: r.customer_name,
+            status: OrderStatus::from_db(&r.status).as_str(),
+            invoice: r.invoice_number,
+            total: r.gross_cents.map(|c| st.currency.cents(c)).unwrap_or_default(),
+            created: datetime(r.created_at),
+        })
+        .collect();
+    Ok(render(&DashboardPage {
+        today: super::templates::date(midnight),
+        confirmed_today: units(count),
+        gross_today: st.currency.cents(gross),
+        low,
+        recent,
+    }))
+}

@@ -1,0 +1,110 @@
+//! Extractors whose rejections are [`AppError`]s, so bad input gets our 4xx page.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+use crate::idempotency::TOKEN_FIELD;
+
+/// Query string parameters; a malformed query is a 400 page.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q)
+            .map(Query)
+            .map_err(|e| AppError::BadRequest(format!("The address has a malformed parameter: {e}.")))
+    }
+}
+
+/// A numeric id in the path; anything else is a 404 (there is no such record).
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Id)
+            .ok_or_else(|| AppError::NotFound(format!("There is no record numbered {raw:?}.")))
+    }
+}
+
+/// Two numeric ids in the path, e.g. `/orders/{id}/lines/{line}/delete`.
+pub struct Ids(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ids {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((a, b)) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
+        match (a.parse::<i64>(), b.parse::<i64>()) {
+            (Ok(a), Ok(b)) if a > 0 && b > 0 => Ok(Ids(a, b)),
+            _ => Err(AppError::NotFound("There is no such record.".into())),
+        }
+    }
+}
+
+/// A submitted form that carries an idempotency token: the typed fields, the token, and the
+/// raw fields (without the token) for the canonical fingerprint.
+pub struct TokenForm<T> {
+    pub data: T,
+    pub token: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl<T> TokenForm<T> {
+    /// The fields as borrowed pairs, for [`crate::idempotency::Idempotency::claim`].
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(AppError::BadRequest("Expected a submitted HTML form.".into()));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            AppError::BadRequest(format!("The form could not be read ({}).", e.body_text()))
+        })?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| AppError::BadRequest("The form is not properly encoded.".into()))?;
+        let mut tokens = pairs.iter().filter(|(k, _)| k == TOKEN_FIELD);
+        let token = match (tokens.next(), tokens.next()) {
+            (Some((_, t)), None) => t.clone(),
+            (None, _) => {
+                return Err(AppError::BadRequest(
+                    "The form's security token is missing. Nothing was changed.".into(),
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(AppError::BadRequest(
+                    "The form carries more than one security token. Nothing was changed.".into(),
+                ));
+            }
+        };
+        let fields: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != TOKEN_FIELD).collect();
+        let data = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| AppError::BadRequest(format!("The form is incomplete or malformed: {e}. Nothing was changed.")))?;
+        Ok(TokenForm { data, token, fields })
+    }
+}

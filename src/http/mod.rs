@@ -1,0 +1,99 @@
+//! The web layer: one router per area, merged here, plus the layers every request passes.
+
+mod assets;
+mod dashboard;
+mod extract;
+mod health;
+mod invoices;
+mod master;
+mod order_lines;
+mod orders;
+mod receipt;
+pub mod session;
+mod stock;
+pub mod templates;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::{HeaderName, HeaderValue, header};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::db::Db;
+use crate::idempotency::Idempotency;
+use templates::Currency;
+
+/// Everything a handler may ask for. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub idem: Idempotency,
+    pub currency: Currency,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(s: &AppState) -> Db {
+        s.db.clone()
+    }
+}
+
+/// The request-id header, kept when the client sent one.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: used by `orderdesk serve` and by the tests alike.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(dashboard::router())
+        .merge(orders::router())
+        .merge(order_lines::router())
+        .merge(receipt::router())
+        .merge(stock::router())
+        .merge(invoices::router())
+        .merge(master::router())
+        .merge(health::router())
+        .merge(assets::router())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(session::browser_session))
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn not_found() -> crate::error::AppError {
+    crate::error::AppError::NotFound("There is no page at this address.".into())
+}

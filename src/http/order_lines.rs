@@ -1,0 +1,89 @@
+//! Adding and removing lines of a draft order; each form carries its own token.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+
+use super::AppState;
+use super::extract::{Id, Ids, TokenForm};
+use super::orders::{AddLineForm, add_line_scope, order_page, remove_line_scope};
+use super::session::BrowserSession;
+use super::templates::render_status;
+use crate::domain::{Quantity, Sku};
+use crate::error::AppResult;
+use crate::ops::{AddLine, RemoveLine};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders/{id}/lines", post(add_line))
+        .route("/orders/{id}/lines/{line}/delete", post(remove_line))
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+async fn add_line(
+    State(st): State<AppState>,
+    session: BrowserSession,
+    Id(order_id): Id,
+    form: TokenForm<AddForm>,
+) -> AppResult<Response> {
+    let claim = st.idem.claim(&session.subject(), add_line_scope(order_id), &form.token, form.pairs())?;
+    let quantity = Quantity::parse(&form.data.quantity);
+    let product = match Sku::parse(&form.data.sku) {
+        Err(e) => Err(e.to_string()),
+        Ok(sku) => st
+            .db
+            .find_product_by_sku(sku.as_str())
+            .await?
+            .ok_or_else(|| format!("There is no product with SKU {sku}.")),
+    };
+    match (product, quantity) {
+        (Ok(product), Ok(quantity)) => {
+            let action = AddLine {
+                order_id,
+                product_id: product.id,
+                sku: product.sku,
+                quantity,
+                actor: session.actor(),
+            };
+            Ok(st.idem.execute(&st.db, claim, action).await?.into_response())
+        }
+        (product, quantity) => {
+            let add = AddLineForm {
+                token: form.token.clone(),
+                sku: form.data.sku.clone(),
+                quantity: form.data.quantity.clone(),
+                sku_error: product.err(),
+                quantity_error: quantity.err().map(|e| e.to_string()),
+            };
+            let page = order_page(&st, &session, order_id, add, Vec::new(), None).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {}
+
+async fn remove_line(
+    State(st): State<AppState>,
+    session: BrowserSession,
+    Ids(order_id, line_id): Ids,
+    form: TokenForm<RemoveForm>,
+) -> AppResult<Response> {
+    // The line is part of the fingerprint: one remove token cannot be replayed on another line.
+    let line = line_id.to_string();
+    let fields = form.pairs().chain([("line", line.as_str())]);
+    let claim = st.idem.claim(&session.subject(), remove_line_scope(order_id), &form.token, fields)?;
+    let action = RemoveLine { order_id, line_id, actor: session.actor() };
+    Ok(st.idem.execute(&st.db, claim, action).await?.into_response())
+}

@@ -1,0 +1,158 @@
+//! Confirming an order and its receipt: the heart of orderdesk.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::AppState;
+use super::extract::{Id, TokenForm};
+use super::orders::{AddLineForm, confirm_scope, order_page};
+use super::session::BrowserSession;
+use super::templates::{Currency, datetime, render, render_status, units};
+use crate::db::invoices::InvoiceLineRow;
+use crate::domain::{OrderStatus, TaxRate};
+use crate::error::{AppError, AppResult};
+use crate::ops::{ConfirmOrder, order_path};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders/{id}/confirm", post(confirm_order))
+        .route("/orders/{id}/confirmation", get(show_confirmation))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    revision: String,
+}
+
+async fn confirm_order(
+    State(st): State<AppState>,
+    session: BrowserSession,
+    Id(order_id): Id,
+    form: TokenForm<ConfirmForm>,
+) -> AppResult<Response> {
+    let claim = st.idem.claim(&session.subject(), confirm_scope(order_id), &form.token, form.pairs())?;
+    let revision = form
+        .data
+        .revision
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::BadRequest("The form's order revision is missing or malformed. Nothing was changed.".into()))?;
+    let action = ConfirmOrder {
+        order_id,
+        revision,
+        actor: session.actor(),
+        currency: st.currency.code.clone(),
+        faults: st.db.faults_handle(),
+    };
+    match st.idem.execute(&st.db, claim, action).await {
+        Ok(done) => Ok(done.into_response()),
+        // Nothing changed: show the order with every short line and what is available.
+        Err(AppError::ShortStock(short)) => {
+            let page = order_page(&st, &session, order_id, AddLineForm::default(), short, None).await?;
+            Ok(render_status(axum::http::StatusCode::CONFLICT, &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub struct ReceiptLine {
+    pub no: i64,
+    pub sku: String,
+    pub name: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub tax_rate: String,
+    pub net: String,
+}
+
+pub struct RateLine {
+    pub rate: String,
+    pub net: String,
+    pub tax: String,
+}
+
+#[derive(Template)]
+#[template(path = "orders/confirmation.html")]
+pub struct ConfirmationPage {
+    pub order_id: i64,
+    pub reference: String,
+    pub invoice_number: String,
+    pub customer: String,
+    pub customer_code: String,
+    pub confirmed_at: String,
+    pub confirmed_by: String,
+    pub lines: Vec<ReceiptLine>,
+    pub by_rate: Vec<RateLine>,
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
+}
+
+/// The receipt. Always the same page for a confirmed order, however it was reached.
+async fn show_confirmation(State(st): State<AppState>, Id(order_id): Id) -> AppResult<Response> {
+    let order = st
+        .db
+        .find_order(order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no order {order_id}.")))?;
+    if OrderStatus::from_db(&order.status) == OrderStatus::Draft {
+        return Ok(Redirect::to(&order_path(order_id)).into_response());
+    }
+    let invoice = st
+        .db
+        .find_invoice_for_order(order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("Order {order_id} has no invoice.")))?;
+    let rows = st.db.invoice_lines(order_id).await?;
+    let cur = &st.currency;
+    let by_rate = rate_lines(&rows, cur);
+    let page = ConfirmationPage {
+        order_id,
+        reference: order.reference,
+        invoice_number: invoice.number,
+        customer: invoice.customer_name,
+        customer_code: invoice.customer_code,
+        confirmed_at: datetime(invoice.issued_at),
+        confirmed_by: invoice.issued_by,
+        lines: rows
+            .into_iter()
+            .map(|r| ReceiptLine {
+                no: r.line_no,
+                sku: r.sku,
+                name: r.name,
+                quantity: units(r.quantity),
+                unit_price: cur.cents(r.unit_price_cents),
+                tax_rate: rate(r.tax_rate_bp),
+                net: cur.cents(r.net_cents),
+            })
+            .collect(),
+        by_rate,
+        net: cur.cents(invoice.net_cents),
+        tax: cur.cents(invoice.tax_cents),
+        gross: cur.cents(invoice.gross_cents),
+    };
+    Ok(render(&page))
+}
+
+pub fn rate(bp: i64) -> String {
+    TaxRate::from_basis_points(bp).map(|r| r.to_string()).unwrap_or_else(|| format!("{bp} bp"))
+}
+
+/// The per-rate breakdown of an invoice: sums of the rounded line figures, ascending rate.
+pub fn rate_lines(rows: &[InvoiceLineRow], cur: &Currency) -> Vec<RateLine> {
+    let mut by_rate: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    for r in rows {
+        let e = by_rate.entry(r.tax_rate_bp).or_default();
+        e.0 += r.net_cents;
+        e.1 += r.tax_cents;
+    }
+    by_rate
+        .into_iter()
+        .map(|(bp, (net, tax))| RateLine { rate: rate(bp), net: cur.cents(net), tax: cur.cents(tax) })
+        .collect()
+}

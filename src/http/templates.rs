@@ -1,0 +1,206 @@
+//! Rendering: a page is an askama template struct; [`render`] turns it into a response and
+//! logs a render failure instead of showing it. Also the display helpers that page structs use
+//! to hold display-ready values.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::domain::Money;
+
+/// Render `page` with status 200.
+pub fn render<T: Template>(page: &T) -> Response {
+    render_status(StatusCode::OK, page)
+}
+
+/// Render `page` with `status`. A template error is a bug: log it, answer a plain 500.
+pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error: the page could not be rendered").into_response()
+        }
+    }
+}
+
+/// The error page for every 4xx and 5xx.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub code: u16,
+    pub title: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl ErrorPage {
+    pub fn new(status: StatusCode, title: &str, message: String, hint: &str) -> Self {
+        ErrorPage {
+            code: status.as_u16(),
+            title: title.to_string(),
+            message,
+            hint: hint.to_string(),
+        }
+    }
+}
+
+/// "Still processing": the original request with this token is running; the page refreshes
+/// itself to where the result will be (a `Refresh` header and a meta refresh, no script).
+#[derive(Template)]
+#[template(path = "pending.html")]
+pub struct PendingPage {
+    pub location: String,
+}
+
+/// The currency every amount is in, and how it is shown.
+#[derive(Debug, Clone)]
+pub struct Currency {
+    pub code: String,
+}
+
+impl Currency {
+    pub fn new(code: &str) -> Self {
+        Currency {
+            code: code.trim().to_ascii_uppercase(),
+        }
+    }
+
+    pub fn symbol(&self) -> &str {
+        match self.code.as_str() {
+            "EUR" => "€",
+            "USD" => "$",
+            "GBP" => "£",
+            "JPY" => "¥",
+            "CHF" => "CHF",
+            other => other,
+        }
+    }
+
+    /// `€1,234.50`
+    pub fn show(&self, m: Money) -> String {
+        let sym = self.symbol();
+        let amount = m.grouped();
+        if sym.chars().count() > 1 {
+            format!("{sym} {amount}")
+        } else if let Some(abs) = amount.strip_prefix('-') {
+            format!("-{sym}{abs}")
+        } else {
+            format!("{sym}{amount}")
+        }
+    }
+
+    pub fn cents(&self, cents: i64) -> String {
+        self.show(Money::from_cents(cents))
+    }
+}
+
+/// `2026-11-27 10:02 UTC`
+pub fn datetime(t: OffsetDateTime) -> String {
+    let f = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+}
+
+/// `10:02:41` for "already recorded at" lines.
+pub fn clock(t: OffsetDateTime) -> String {
+    let f = format_description!("[hour]:[minute]:[second]");
+    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+}
+
+/// `2026-11-27`
+pub fn date(t: OffsetDateTime) -> String {
+    let f = format_description!("[year]-[month]-[day]");
+    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+}
+
+/// `1,234,567`
+pub fn units(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Previous/next links of a paged list; the hrefs keep the current filters.
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    pub page: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// Page size of every list.
+pub const PAGE_SIZE: i64 = 50;
+
+impl Pager {
+    /// Build the pager for `page` (1-based) given that `fetched` rows came back when
+    /// `PAGE_SIZE + 1` were asked for. `href(n)` makes the link to page n.
+    pub fn new(page: i64, fetched: usize, href: impl Fn(i64) -> String) -> Self {
+        let more = i64::try_from(fetched).unwrap_or(i64::MAX) > PAGE_SIZE;
+        Pager {
+            page,
+            prev: (page > 1).then(|| href(page - 1)),
+            next: more.then(|| href(page + 1)),
+        }
+    }
+}
+
+/// Parse a `page` parameter: 1 when absent, a 400 when not a positive number.
+pub fn page_number(raw: Option<&str>) -> Result<i64, crate::error::AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(1),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| crate::error::AppError::BadRequest(format!("{s:?} is not a page number."))),
+    }
+}
+
+/// Encode a query-string value.
+pub fn qs(v: &str) -> String {
+    serde_urlencoded::to_string([("", v)])
+        .map(|s| s.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_currency() {
+        let eur = Currency::new("eur");
+        assert_eq!(eur.cents(123456), "€1,234.56");
+        assert_eq!(eur.cents(-5), "-€0.05");
+        assert_eq!(Currency::new("CHF").cents(100), "CHF 1.00");
+        assert_eq!(Currency::new("SEK").cents(100), "SEK 1.00");
+    }
+
+    #[test]
+    fn groups_units() {
+        assert_eq!(units(0), "0");
+        assert_eq!(units(1234567), "1,234,567");
+        assert_eq!(units(-1000), "-1,000");
+    }
+
+    #[test]
+    fn pages() {
+        assert_eq!(page_number(None).unwrap(), 1);
+        assert_eq!(page_number(Some("3")).unwrap(), 3);
+        assert!(page_number(Some("0")).is_err());
+        assert!(page_number(Some("x")).is_err());
+        let p = Pager::new(2, 51, |n| format!("?page={n}"));
+        assert_eq!(p.prev.as_deref(), Some("?page=1"));
+        assert_eq!(p.next.as_deref(), Some("?page=3"));
+        assert!(Pager::new(1, 50, |n| n.to_string()).next.is_none());
+        assert_eq!(qs("a b&c"), "a+b%26c");
+    }
+}

@@ -1,0 +1,162 @@
+//! Form tokens: a random nonce plus an HMAC that binds it to who may use it, for what, and where.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length of the MAC part in hex characters (128 bits).
+const MAC_HEX: usize = 32;
+
+/// The server secret tokens are signed with. Shared by every server on one database.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// What a token was issued for: the kind of action and the thing it acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub purpose: &'static str,
+    pub target: String,
+}
+
+/// A token that parsed and verified: its nonce is the idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotencyToken {
+    key: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the form's security token is missing or malformed")]
+    Malformed,
+    #[error("the form's security token was not issued for this action, this record or this person")]
+    Invalid,
+}
+
+impl IdempotencyToken {
+    /// Issue a fresh token for `subject` (the user or browser session) and `scope`.
+    /// Every call gives a different token, so two tabs each get their own.
+    pub fn issue(secret: &Secret, subject: &str, scope: &Scope) -> String {
+        let key = Uuid::new_v4();
+        format!("{}.{}", key.simple(), mac_hex(secret, subject, scope, key))
+    }
+
+    /// Verify a submitted token against the subject and scope of this request.
+    pub fn verify(
+        secret: &Secret,
+        submitted: &str,
+        subject: &str,
+        scope: &Scope,
+    ) -> Result<Self, TokenError> {
+        let (nonce, mac) = submitted.trim().split_once('.').ok_or(TokenError::Malformed)?;
+        if nonce.len() != 32 || mac.len() != MAC_HEX {
+            return Err(TokenError::Malformed);
+        }
+        let key = Uuid::try_parse(nonce).map_err(|_| TokenError::Malformed)?;
+        let mac_bytes = decode_hex(mac).ok_or(TokenError::Malformed)?;
+        // Constant-time comparison of the truncated MAC.
+        keyed(secret, subject, scope, key)
+            .verify_truncated_left(&mac_bytes)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok(IdempotencyToken { key })
+    }
+
+    pub fn key(self) -> Uuid {
+        self.key
+    }
+}
+
+fn keyed(secret: &Secret, subject: &str, scope: &Scope, key: Uuid) -> HmacSha256 {
+    let mut m = HmacSha256::new_from_slice(&secret.0).expect("HMAC accepts any key length");
+    // Length-prefixed fields: no two different tuples hash the same bytes.
+    for part in [subject.as_bytes(), scope.purpose.as_bytes(), scope.target.as_bytes(), key.as_bytes()] {
+        m.update(&(part.len() as u64).to_be_bytes());
+        m.update(part);
+    }
+    m
+}
+
+fn mac_hex(secret: &Secret, subject: &str, scope: &Scope, key: Uuid) -> String {
+    let full = keyed(secret, subject, scope, key).finalize().into_bytes();
+    full[..MAC_HEX / 2].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(purpose: &'static str, target: &str) -> Scope {
+        Scope { purpose, target: target.to_string() }
+    }
+
+    #[test]
+    fn round_trips_and_binds() {
+        let secret = Secret::new(b"server secret".to_vec());
+        let s = scope("confirm-order", "order:7");
+        let token = IdempotencyToken::issue(&secret, "alice", &s);
+        let ok = IdempotencyToken::verify(&secret, &token, "alice", &s).unwrap();
+        assert_eq!(ok.key().simple().to_string(), token[..32]);
+        // another person, another order, another purpose, another secret
+        assert_eq!(IdempotencyToken::verify(&secret, &token, "bob", &s), Err(TokenError::Invalid));
+        assert_eq!(
+            IdempotencyToken::verify(&secret, &token, "alice", &scope("confirm-order", "order:8")),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            IdempotencyToken::verify(&secret, &token, "alice", &scope("add-line", "order:7")),
+            Err(TokenError::Invalid)
+        );
+        let other = Secret::new(b"other".to_vec());
+        assert_eq!(IdempotencyToken::verify(&other, &token, "alice", &s), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn each_render_gets_its_own_token() {
+        let secret = Secret::new(b"k".to_vec());
+        let s = scope("confirm-order", "order:1");
+        assert_ne!(
+            IdempotencyToken::issue(&secret, "a", &s),
+            IdempotencyToken::issue(&secret, "a", &s)
+        );
+    }
+
+    #[test]
+    fn tampering_and_garbage_are_refused() {
+        let secret = Secret::new(b"k".to_vec());
+        let s = scope("p", "t");
+        let token = IdempotencyToken::issue(&secret, "a", &s);
+        let mut flipped = token.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert_eq!(IdempotencyToken::verify(&secret, &flipped, "a", &s), Err(TokenError::Invalid));
+        for bad in ["", ".", "abc.def", "zz", &token[..40], &format!("{token}00")] {
+            assert_eq!(IdempotencyToken::verify(&secret, bad, "a", &s), Err(TokenError::Malformed), "{bad}");
+        }
+    }
+}

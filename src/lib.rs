@@ -1,0 +1,15 @@
+//! orderdesk: server-rendered order confirmation with exactly-once effects.
+//!
+//! Module map: `domain` (pure values and rules), `db` (SQL behind one `Db` type, a module per
+//! backend), `idempotency` (tokens, claims, replays), `ops` (state-changing operations run in one
+//! transaction), `http` (routers, pages, extractors), `cli` (the `orderdesk` command), `demo`.
+
+pub mod cli;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod ops;
+pub mod server;

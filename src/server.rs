@@ -1,0 +1,112 @@
+//! Building the application state from configuration, and serving it.
+
+use std::time::Duration;
+
+use crate::db::migrate::SchemaState;
+use crate::db::{Db, DbOptions};
+use crate::http::templates::Currency;
+use crate::http::{AppState, router};
+use crate::idempotency::{Idempotency, Secret};
+
+/// Everything `serve` needs, from flags and environment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub currency: String,
+    /// Explicit token secret; when absent one is generated once and kept in the database, so
+    /// every server on the same database shares it.
+    pub secret: Option<String>,
+    pub key_retention: Duration,
+}
+
+/// Why the server refuses to start, in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Schema(String),
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
+    #[error("cannot listen on {bind}: {err}")]
+    Bind { bind: String, err: std::io::Error },
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Make sure the schema is the one this binary expects. A brand-new SQLite database is
+/// migrated on the spot (the embedded default needs no separate step); anything else that is
+/// not current stops the server with the command to run.
+pub async fn ensure_schema(db: &Db) -> Result<(), StartError> {
+    match db.schema_state().await? {
+        SchemaState::Current => Ok(()),
+        SchemaState::Empty if db.backend() == crate::db::Backend::Sqlite => {
+            tracing::info!("new database: applying the schema");
+            db.migrate().await?;
+            Ok(())
+        }
+        SchemaState::Empty | SchemaState::Pending(_) => Err(StartError::Schema(
+            "the database schema is not current: run `orderdesk migrate run` (see `orderdesk migrate status`)".into(),
+        )),
+        SchemaState::Unknown(v) => Err(StartError::Schema(format!(
+            "the database has migrations this orderdesk does not know ({v:?}): it was written by a newer \
+             version; run that version instead"
+        ))),
+    }
+}
+
+/// The application state for a database: the token secret, the currency.
+pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
+    let secret = match &cfg.secret {
+        Some(s) => s.clone(),
+        None => db.setting_or_init("token_secret", &random_hex(32)).await?,
+    };
+    Ok(AppState {
+        idem: Idempotency::new(Secret::new(secret.into_bytes()), cfg.key_retention),
+        currency: Currency::new(&cfg.currency),
+        db,
+    })
+}
+
+/// Serve until SIGINT/SIGTERM; in-flight requests (and so confirmations) finish first.
+pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartError> {
+    let db = Db::connect(&db_opts).await?;
+    ensure_schema(&db).await?;
+    let state = state(db.clone(), &cfg).await?;
+    let listener = tokio::net::TcpListener::bind(&cfg.bind)
+        .await
+        .map_err(|err| StartError::Bind { bind: cfg.bind.clone(), err })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = ?db.backend(), "orderdesk listening");
+    println!("orderdesk is running at http://{addr}/  (Ctrl-C stops it)");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    db.close().await;
+    tracing::info!("orderdesk stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// `n` random bytes as hex, from the operating system's generator.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the operating system's random generator is available");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
