@@ -9,12 +9,21 @@ use crate::db::{Db, DbOptions};
 use crate::server::{ServerConfig, ensure_schema};
 
 #[derive(Parser, Debug)]
-#[command(name = "orderdesk", version, about = "Order confirmation with exactly-once effects")]
+#[command(
+    name = "orderdesk",
+    version,
+    about = "Order confirmation with exactly-once effects"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
     /// Log format: `text` or `json`.
-    #[arg(long, env = "ORDERDESK_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "ORDERDESK_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
     pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
@@ -23,13 +32,28 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
     /// `sqlite:FILE` (created on first start) or `postgres://user@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:orderdesk.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite:orderdesk.db",
+        global = true
+    )]
     pub database_url: String,
     /// Database connections per server (PostgreSQL) or reader connections (SQLite).
-    #[arg(long, env = "ORDERDESK_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "ORDERDESK_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
     pub max_connections: u32,
     /// How long a request waits for a lock, including a duplicate waiting for its original (ms).
-    #[arg(long, env = "ORDERDESK_LOCK_WAIT_MS", default_value_t = 5000, global = true)]
+    #[arg(
+        long,
+        env = "ORDERDESK_LOCK_WAIT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
     pub lock_wait_ms: u64,
 }
 
@@ -93,7 +117,10 @@ pub struct ServeArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("orderdesk: cannot start the runtime: {e}");
@@ -112,7 +139,9 @@ pub fn main() -> ExitCode {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -121,9 +150,12 @@ fn init_logging(format: &str) {
 }
 
 async fn connect(args: &DbArgs) -> Result<Db, String> {
-    Db::connect(&args.options())
-        .await
-        .map_err(|e| format!("cannot open the database {}: {e}", redact(&args.database_url)))
+    Db::connect(&args.options()).await.map_err(|e| {
+        format!(
+            "cannot open the database {}: {e}",
+            redact(&args.database_url)
+        )
+    })
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
@@ -135,24 +167,35 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 secret: args.secret,
                 key_retention: Duration::from_secs(u64::from(args.key_retention_days) * 86_400),
             };
-            crate::server::serve(cli.db.options(), cfg).await.map_err(|e| e.to_string())?;
+            crate::server::serve(cli.db.options(), cfg)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { action } => {
             let db = connect(&cli.db).await?;
             if let MigrateAction::Run = action {
-                db.migrate().await.map_err(|e| format!("migration failed: {e}"))?;
+                db.migrate()
+                    .await
+                    .map_err(|e| format!("migration failed: {e}"))?;
                 println!("migrations applied");
             }
             for m in db.migration_status().await.map_err(|e| e.to_string())? {
-                println!("{:>14}  {:<8}  {}", m.version, if m.applied { "applied" } else { "PENDING" }, m.description);
+                println!(
+                    "{:>14}  {:<8}  {}",
+                    m.version,
+                    if m.applied { "applied" } else { "PENDING" },
+                    m.description
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
             let db = connect(&cli.db).await?;
             ensure_schema(&db).await.map_err(|e| e.to_string())?;
-            let summary = crate::demo::load(&db).await.map_err(|e| format!("demo data: {e}"))?;
+            let summary = crate::demo::load(&db)
+                .await
+                .map_err(|e| format!("demo data: {e}"))?;
             println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
@@ -175,7 +218,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let db = connect(&cli.db).await?;
             ensure_schema(&db).await.map_err(|e| e.to_string())?;
             let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
-            let n = db.purge_idempotency(cutoff, 10_000).await.map_err(|e| e.to_string())?;
+            let n = db
+                .purge_idempotency(cutoff, 10_000)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("purged {n} idempotency key(s) older than {days} day(s)");
             Ok(ExitCode::SUCCESS)
         }

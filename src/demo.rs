@@ -5,27 +5,130 @@ use crate::db::products::{self, NewProduct};
 use crate::db::{Db, DbResult, now, orders};
 
 const CUSTOMERS: &[(&str, &str, &str, &str)] = &[
-    ("C-1001", "Brightwater Cafés Ltd", "12 Quay Street\nBristol BS1 4DJ\nUnited Kingdom", "GB123456789"),
-    ("C-1002", "Müller & Söhne GmbH", "Hauptstraße 5\n80331 München\nGermany", "DE811907980"),
-    ("C-1003", "Atelier Lumière SARL", "8 rue des Arts\n69002 Lyon\nFrance", "FR40303265045"),
-    ("C-1004", "Northwind Office Supply", "400 Market Ave\nPortland OR 97204\nUSA", ""),
-    ("C-1005", "Casa Verde S.L.", "Calle Mayor 21\n28013 Madrid\nSpain", "ESB12345674"),
-    ("C-1006", "Koppel Hardware BV", "Damrak 70\n1012 LM Amsterdam\nNetherlands", "NL859048131B01"),
-    ("C-1007", "Oakridge Primary School", "1 School Lane\nYork YO1 7HH\nUnited Kingdom", ""),
-    ("C-1008", "Fjord Outfitters AS", "Bryggen 3\n5003 Bergen\nNorway", "NO974760673"),
+    (
+        "C-1001",
+        "Brightwater Cafés Ltd",
+        "12 Quay Street\nBristol BS1 4DJ\nUnited Kingdom",
+        "GB123456789",
+    ),
+    (
+        "C-1002",
+        "Müller & Söhne GmbH",
+        "Hauptstraße 5\n80331 München\nGermany",
+        "DE811907980",
+    ),
+    (
+        "C-1003",
+        "Atelier Lumière SARL",
+        "8 rue des Arts\n69002 Lyon\nFrance",
+        "FR40303265045",
+    ),
+    (
+        "C-1004",
+        "Northwind Office Supply",
+        "400 Market Ave\nPortland OR 97204\nUSA",
+        "",
+    ),
+    (
+        "C-1005",
+        "Casa Verde S.L.",
+        "Calle Mayor 21\n28013 Madrid\nSpain",
+        "ESB12345674",
+    ),
+    (
+        "C-1006",
+        "Koppel Hardware BV",
+        "Damrak 70\n1012 LM Amsterdam\nNetherlands",
+        "NL859048131B01",
+    ),
+    (
+        "C-1007",
+        "Oakridge Primary School",
+        "1 School Lane\nYork YO1 7HH\nUnited Kingdom",
+        "",
+    ),
+    (
+        "C-1008",
+        "Fjord Outfitters AS",
+        "Bryggen 3\n5003 Bergen\nNorway",
+        "NO974760673",
+    ),
 ];
 
 /// (sku, name, price in cents, tax rate in basis points, opening stock, reorder level)
 const PRODUCTS: &[(&str, &str, i64, i64, i64, i64)] = &[
-    ("PAPER-A4-500", "Copy paper A4, 80 g, ream of 500", 549, 2000, 400, 50),
-    ("PAPER-A3-500", "Copy paper A3, 80 g, ream of 500", 1299, 2000, 60, 20),
-    ("PEN-BLUE-10", "Ballpoint pens, blue, box of 10", 399, 2000, 250, 40),
-    ("PEN-RED-10", "Ballpoint pens, red, box of 10", 399, 2000, 8, 20),
-    ("NOTE-A5-DOT", "Notebook A5, dotted, 96 sheets", 675, 2000, 120, 30),
-    ("STAPLER-HD", "Heavy-duty stapler, 100 sheets", 3490, 2000, 15, 5),
-    ("STAPLES-26-6", "Staples 26/6, box of 5,000", 189, 2000, 500, 100),
-    ("FOLDER-LEVER", "Lever arch file, 80 mm, black", 429, 2000, 3, 25),
-    ("TONER-HP-85A", "Toner cartridge HP 85A, black", 6990, 2000, 12, 6),
+    (
+        "PAPER-A4-500",
+        "Copy paper A4, 80 g, ream of 500",
+        549,
+        2000,
+        400,
+        50,
+    ),
+    (
+        "PAPER-A3-500",
+        "Copy paper A3, 80 g, ream of 500",
+        1299,
+        2000,
+        60,
+        20,
+    ),
+    (
+        "PEN-BLUE-10",
+        "Ballpoint pens, blue, box of 10",
+        399,
+        2000,
+        250,
+        40,
+    ),
+    (
+        "PEN-RED-10",
+        "Ballpoint pens, red, box of 10",
+        399,
+        2000,
+        8,
+        20,
+    ),
+    (
+        "NOTE-A5-DOT",
+        "Notebook A5, dotted, 96 sheets",
+        675,
+        2000,
+        120,
+        30,
+    ),
+    (
+        "STAPLER-HD",
+        "Heavy-duty stapler, 100 sheets",
+        3490,
+        2000,
+        15,
+        5,
+    ),
+    (
+        "STAPLES-26-6",
+        "Staples 26/6, box of 5,000",
+        189,
+        2000,
+        500,
+        100,
+    ),
+    (
+        "FOLDER-LEVER",
+        "Lever arch file, 80 mm, black",
+        429,
+        2000,
+        3,
+        25,
+    ),
+    (
+        "TONER-HP-85A",
+        "Toner cartridge HP 85A, black",
+        6990,
+        2000,
+        12,
+        6,
+    ),
     ("DESK-LAMP-LED", "LED desk lamp, dimmable", 4950, 2000, 2, 4),
     ("CHAIR-ERGO", "Ergonomic office chair", 24900, 2000, 6, 2),
     ("COFFEE-BEANS-1K", "Coffee beans, 1 kg", 1890, 700, 40, 10),
@@ -36,7 +139,9 @@ const PRODUCTS: &[(&str, &str, i64, i64, i64, i64)] = &[
 ];
 
 /// (customer index, reference, [(product index, quantity)])
-const ORDERS: &[(usize, &str, &[(usize, i64)])] = &[
+type DemoOrder = (usize, &'static str, &'static [(usize, i64)]);
+
+const ORDERS: &[DemoOrder] = &[
     (0, "PO-7781", &[(0, 20), (2, 5), (11, 4)]),
     (1, "BEST-2026-114", &[(5, 2), (6, 10), (8, 1)]),
     (2, "", &[(4, 12), (12, 6)]),
@@ -60,7 +165,18 @@ pub async fn load(db: &Db) -> DbResult<String> {
     let mut tx = db.begin().await?;
     let mut customer_ids = Vec::new();
     for (code, name, address, vat_id) in CUSTOMERS {
-        customer_ids.push(customers::insert(&mut tx, &NewCustomer { code, name, address, vat_id }).await?);
+        customer_ids.push(
+            customers::insert(
+                &mut tx,
+                &NewCustomer {
+                    code,
+                    name,
+                    address,
+                    vat_id,
+                },
+            )
+            .await?,
+        );
     }
     let mut product_ids = Vec::new();
     for (sku, name, price, rate, stock, reorder) in PRODUCTS {

@@ -79,27 +79,58 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let (title, message, hint): (&str, String, &str) = match &self {
-            AppError::NotFound(m) => ("Not found", m.clone(), "Check the address, or start from the list."),
-            AppError::BadRequest(m) => ("That request could not be read", m.clone(), "Go back to the form; what you typed is kept there."),
-            AppError::Forbidden(m) => ("Not allowed", m.clone(), "Open the page again from the menu and use the form there."),
-            AppError::Conflict(m) => ("That cannot be done now", m.clone(), "The record has changed; open it to see its current state."),
+            AppError::NotFound(m) => (
+                "Not found",
+                m.clone(),
+                "Check the address, or start from the list.",
+            ),
+            AppError::BadRequest(m) => (
+                "That request could not be read",
+                m.clone(),
+                "Go back to the form; what you typed is kept there.",
+            ),
+            AppError::Forbidden(m) => (
+                "Not allowed",
+                m.clone(),
+                "Open the page again from the menu and use the form there.",
+            ),
+            AppError::Conflict(m) => (
+                "That cannot be done now",
+                m.clone(),
+                "The record has changed; open it to see its current state.",
+            ),
             AppError::ShortStock(lines) => (
                 "Not enough stock",
                 lines
                     .iter()
-                    .map(|l| format!("{} {}: ordered {}, available {}", l.sku, l.name, l.requested, l.available))
+                    .map(|l| {
+                        format!(
+                            "{} {}: ordered {}, available {}",
+                            l.sku, l.name, l.requested, l.available
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
                 "Nothing was confirmed. Change the lines or receive stock, then confirm again.",
             ),
-            AppError::Unprocessable(m) => ("This form was already used", m.clone(), "Open the page again to get a fresh form for a new change."),
+            AppError::Unprocessable(m) => (
+                "This form was already used",
+                m.clone(),
+                "Open the page again to get a fresh form for a new change.",
+            ),
             AppError::StillProcessing { location } => {
-                let mut res = render_status(status, &PendingPage { location: location.clone() });
+                let mut res = render_status(
+                    status,
+                    &PendingPage {
+                        location: location.clone(),
+                    },
+                );
                 let refresh = format!("2;url={location}");
                 if let Ok(v) = HeaderValue::from_str(&refresh) {
                     res.headers_mut().insert(header::REFRESH, v);
                 }
-                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
                 return res;
             }
             AppError::Busy => {
@@ -112,7 +143,8 @@ impl IntoResponse for AppError {
                         "Nothing was changed. Send the form again in a few seconds.",
                     ),
                 );
-                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
                 return res;
             }
             AppError::Db(_) | AppError::Render(_) | AppError::Internal(_) => {

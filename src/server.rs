@@ -73,7 +73,10 @@ pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartErr
     let state = state(db.clone(), &cfg).await?;
     let listener = tokio::net::TcpListener::bind(&cfg.bind)
         .await
-        .map_err(|err| StartError::Bind { bind: cfg.bind.clone(), err })?;
+        .map_err(|err| StartError::Bind {
+            bind: cfg.bind.clone(),
+            err,
+        })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = ?db.backend(), "orderdesk listening");
     println!("orderdesk is running at http://{addr}/  (Ctrl-C stops it)");
@@ -91,7 +94,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -22,9 +22,12 @@ impl Db {
              LEFT JOIN stock_ledger s ON s.product_id = p.id GROUP BY p.id, p.sku, p.stock_on_hand \
              HAVING p.stock_on_hand <> COALESCE(SUM(s.quantity), 0)"
         };
-        let rows: Vec<(String, i64, i64)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
+        let rows: Vec<(String, i64, i64)> =
+            on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (sku, on_hand, ledger) in rows {
-            out.push(Violation(format!("stock of {sku} is {on_hand} but its ledger sums to {ledger}")));
+            out.push(Violation(format!(
+                "stock of {sku} is {on_hand} but its ledger sums to {ledger}"
+            )));
         }
 
         // 2. Invoice numbers are gapless per year and agree with the counter.
@@ -56,7 +59,9 @@ impl Db {
         .fetch_all(c)
         .await)?;
         for (id, status) in rows {
-            out.push(Violation(format!("order {id} is {status} but its invoice count is wrong")));
+            out.push(Violation(format!(
+                "order {id} is {status} but its invoice count is wrong"
+            )));
         }
 
         // 4. Invoice totals are the sums of their lines.
@@ -71,7 +76,9 @@ impl Db {
         };
         let rows: Vec<(String,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (number,) in rows {
-            out.push(Violation(format!("invoice {number}: totals differ from the sum of its lines")));
+            out.push(Violation(format!(
+                "invoice {number}: totals differ from the sum of its lines"
+            )));
         }
 
         // 5. Each confirmed order moved stock exactly once: its sale rows equal its lines.
@@ -90,7 +97,9 @@ impl Db {
         };
         let rows: Vec<(i64,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (id,) in rows {
-            out.push(Violation(format!("order {id}: stock movements differ from its lines")));
+            out.push(Violation(format!(
+                "order {id}: stock movements differ from its lines"
+            )));
         }
         Ok(out)
     }

@@ -24,7 +24,12 @@ pub struct NewCustomer<'a> {
 
 impl Db {
     /// Customers whose code or name contains `q` (case-insensitive), by name, at most `limit`.
-    pub async fn search_customers(&self, q: &str, limit: i64, offset: i64) -> DbResult<Vec<CustomerRow>> {
+    pub async fn search_customers(
+        &self,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<Vec<CustomerRow>> {
         let pattern = like_pattern(q);
         Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(
             "SELECT id, code, name, address, vat_id FROM customers \

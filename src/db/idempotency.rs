@@ -35,10 +35,12 @@ const SELECT: &str = "SELECT subject, purpose, target, fingerprint, status_code,
 impl Db {
     /// The completed record for `key`, read outside any transaction: the cheap replay path.
     pub async fn find_idempotency(&self, key: Uuid) -> DbResult<Option<IdempotencyRecord>> {
-        Ok(on_pool!(self, c => sqlx::query_as::<_, IdempotencyRecord>(SELECT)
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, IdempotencyRecord>(SELECT)
             .bind(key)
             .fetch_optional(c)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Delete keys older than `cutoff`, at most `batch` per statement; returns how many went.
@@ -86,10 +88,12 @@ pub async fn claim(tx: &mut Tx, claim: &NewClaim<'_>, now: OffsetDateTime) -> Db
 
 /// The record for `key` as this transaction sees it.
 pub async fn find(tx: &mut Tx, key: Uuid) -> DbResult<Option<IdempotencyRecord>> {
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, IdempotencyRecord>(SELECT)
+    Ok(
+        on_tx!(tx, c => sqlx::query_as::<_, IdempotencyRecord>(SELECT)
         .bind(key)
         .fetch_optional(c)
-        .await)?)
+        .await)?,
+    )
 }
 
 /// Record the outcome of the claimed key; commits with the business effects.

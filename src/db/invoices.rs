@@ -71,7 +71,12 @@ const LINES_PER_INSERT: usize = 1000;
 
 impl Db {
     /// One page of invoices, newest first.
-    pub async fn list_invoices(&self, f: &InvoiceFilter, limit: i64, offset: i64) -> DbResult<Vec<InvoiceRow>> {
+    pub async fn list_invoices(
+        &self,
+        f: &InvoiceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<Vec<InvoiceRow>> {
         let q = f.q.trim();
         Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
             "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \

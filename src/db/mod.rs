@@ -244,7 +244,10 @@ impl Db {
     /// Connections in use and idle, for health checks and tests that prove the pool is healthy.
     pub fn pool_status(&self) -> (u32, usize) {
         match &self.pools {
-            Pools::Sqlite { read, write } => (read.size() + write.size(), read.num_idle() + write.num_idle()),
+            Pools::Sqlite { read, write } => (
+                read.size() + write.size(),
+                read.num_idle() + write.num_idle(),
+            ),
             Pools::Postgres(pool) => (pool.size(), pool.num_idle()),
         }
     }
@@ -279,5 +282,6 @@ impl Tx {
 /// both backends.
 pub fn now() -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
 }

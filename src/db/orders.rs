@@ -55,7 +55,12 @@ pub struct OrderFilter {
 
 impl Db {
     /// One page of orders, newest first.
-    pub async fn list_orders(&self, filter: &OrderFilter, limit: i64, offset: i64) -> DbResult<Vec<OrderListRow>> {
+    pub async fn list_orders(
+        &self,
+        filter: &OrderFilter,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<Vec<OrderListRow>> {
         let q = filter.q.trim();
         let id: i64 = q.trim_start_matches('#').parse().unwrap_or(-1);
         Ok(on_pool!(self, c => sqlx::query_as::<_, OrderListRow>(
@@ -103,15 +108,27 @@ impl Db {
     /// Confirmations since `since`: (count, gross cents).
     pub async fn confirmations_since(&self, since: OffsetDateTime) -> DbResult<(i64, i64)> {
         let sql = match self.backend() {
-            Backend::Sqlite => "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0) FROM invoices WHERE issued_at >= $1",
-            Backend::Postgres => "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0)::BIGINT FROM invoices WHERE issued_at >= $1",
+            Backend::Sqlite => {
+                "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0) FROM invoices WHERE issued_at >= $1"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0)::BIGINT FROM invoices WHERE issued_at >= $1"
+            }
         };
-        Ok(on_pool!(self, c => sqlx::query_as::<_, (i64, i64)>(sql).bind(since).fetch_one(c).await)?)
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, (i64, i64)>(sql).bind(since).fetch_one(c).await)?,
+        )
     }
 }
 
 /// Create a draft order; returns its id.
-pub async fn insert(tx: &mut Tx, customer_id: i64, reference: &str, actor: &str, at: OffsetDateTime) -> DbResult<i64> {
+pub async fn insert(
+    tx: &mut Tx,
+    customer_id: i64,
+    reference: &str,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<i64> {
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO orders (customer_id, reference, created_at, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -145,7 +162,12 @@ pub async fn status_of(tx: &mut Tx, order_id: i64) -> DbResult<Option<(String, i
     .await)?)
 }
 
-pub async fn insert_line(tx: &mut Tx, order_id: i64, product_id: i64, quantity: i64) -> DbResult<i64> {
+pub async fn insert_line(
+    tx: &mut Tx,
+    order_id: i64,
+    product_id: i64,
+    quantity: i64,
+) -> DbResult<i64> {
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO order_lines (order_id, product_id, quantity) VALUES ($1, $2, $3) RETURNING id",
     )

@@ -35,7 +35,12 @@ pub struct ProductFilter {
 
 impl Db {
     /// One page of products matching `filter`, by SKU, plus whether another page follows.
-    pub async fn list_products(&self, filter: &ProductFilter, limit: i64, offset: i64) -> DbResult<Vec<ProductRow>> {
+    pub async fn list_products(
+        &self,
+        filter: &ProductFilter,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<Vec<ProductRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, ProductRow>(
             "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level FROM products \
              WHERE ($1 = '' OR LOWER(sku) LIKE $2 OR LOWER(name) LIKE $2) \

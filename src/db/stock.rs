@@ -19,7 +19,12 @@ pub struct LedgerRow {
 
 impl Db {
     /// One page of a product's ledger, newest first.
-    pub async fn ledger(&self, product_id: i64, limit: i64, offset: i64) -> DbResult<Vec<LedgerRow>> {
+    pub async fn ledger(
+        &self,
+        product_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<Vec<LedgerRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, LedgerRow>(
             "SELECT s.id, s.quantity, s.balance_after, s.reason, s.order_id, i.number AS invoice_number, s.actor, s.created_at \
              FROM stock_ledger s LEFT JOIN invoices i ON i.order_id = s.order_id \
@@ -34,10 +39,12 @@ impl Db {
 
     /// How many ledger rows a product has (for paging).
     pub async fn ledger_len(&self, product_id: i64) -> DbResult<i64> {
-        Ok(on_pool!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM stock_ledger WHERE product_id = $1")
+        Ok(
+            on_pool!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM stock_ledger WHERE product_id = $1")
             .bind(product_id)
             .fetch_one(c)
-            .await)?)
+            .await)?,
+        )
     }
 }
 
@@ -57,7 +64,12 @@ pub async fn decrement_for_order(tx: &mut Tx, order_id: i64) -> DbResult<u64> {
 }
 
 /// One `sale` ledger row per product of the order, with the balance after the decrement.
-pub async fn record_sale(tx: &mut Tx, order_id: i64, actor: &str, at: OffsetDateTime) -> DbResult<u64> {
+pub async fn record_sale(
+    tx: &mut Tx,
+    order_id: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<u64> {
     Ok(on_tx!(tx, c => sqlx::query(
         "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, created_at) \
          SELECT p.id, -d.qty, p.stock_on_hand, 'sale', $1, $2, $3 FROM products p \

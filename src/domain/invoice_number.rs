@@ -68,7 +68,13 @@ impl InvoiceNumber {
 
 impl fmt::Display for InvoiceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{:04}-{:06}", self.series.prefix(), self.year, self.seq)
+        write!(
+            f,
+            "{}-{:04}-{:06}",
+            self.series.prefix(),
+            self.year,
+            self.seq
+        )
     }
 }
 
@@ -90,7 +96,15 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        for bad in ["", "INV", "INV-26-000001", "INV-2026-1", "INV-2026-000000", "X-2026-000001", "INV-2026-00000a"] {
+        for bad in [
+            "",
+            "INV",
+            "INV-26-000001",
+            "INV-2026-1",
+            "INV-2026-000000",
+            "X-2026-000001",
+            "INV-2026-00000a",
+        ] {
             assert!(InvoiceNumber::parse(bad).is_err(), "{bad}");
         }
     }

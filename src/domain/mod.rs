@@ -11,7 +11,7 @@ mod stock;
 
 pub use invoice::{LineAmounts, PricedLine, RateTotal, Totals, totals};
 pub use invoice_number::{InvoiceNumber, InvoiceNumberError, Series};
-pub use money::{Money, MoneyError, TaxRate};
+pub use money::{Money, MoneyError, TaxRate, group_thousands};
 pub use quantity::{Quantity, QuantityError};
 pub use sku::{Sku, SkuError};
 pub use stock::{Shortage, demand_by_product, shortages};

@@ -44,6 +44,9 @@ impl Money {
     /// Parse a price typed by a person: `12`, `12.5`, `12.50`; no negative, at most two decimals.
     pub fn parse_price(input: &str) -> Result<Self, MoneyError> {
         let trimmed = input.trim().replace(',', "");
+        if !plain_decimal(&trimmed) {
+            return Err(MoneyError::NotANumber);
+        }
         let value: Decimal = trimmed.parse().map_err(|_| MoneyError::NotANumber)?;
         if value.is_sign_negative() && !value.is_zero() {
             return Err(MoneyError::Negative);
@@ -74,16 +77,31 @@ impl Money {
         let cents = self.cents();
         let sign = if cents < 0 { "-" } else { "" };
         let abs = cents.unsigned_abs();
-        let units = (abs / 100).to_string();
-        let mut grouped = String::with_capacity(units.len() + units.len() / 3);
-        for (i, ch) in units.chars().enumerate() {
-            if i > 0 && (units.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
+        let grouped = group_thousands(&(abs / 100).to_string());
         format!("{sign}{grouped}.{:02}", abs % 100)
     }
+}
+
+/// `1234567` as `1,234,567`: digits grouped in threes for reading.
+pub fn group_thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Digits with at most one decimal point and an optional leading minus: what people type,
+/// and nothing that `Decimal` would also accept (exponents, `+`, spaces).
+pub(super) fn plain_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty()
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
 }
 
 impl std::ops::Add for Money {
@@ -114,7 +132,10 @@ impl TaxRate {
 
     /// From basis points; rates above 100% are refused.
     pub fn from_basis_points(bp: i64) -> Option<Self> {
-        u32::try_from(bp).ok().filter(|bp| *bp <= 10_000).map(TaxRate)
+        u32::try_from(bp)
+            .ok()
+            .filter(|bp| *bp <= 10_000)
+            .map(TaxRate)
     }
 
     pub fn basis_points(self) -> i64 {
@@ -152,12 +173,18 @@ mod tests {
         assert_eq!(Money::parse_price("12").unwrap().cents(), 1200);
         assert_eq!(Money::parse_price(" 12.5 ").unwrap().cents(), 1250);
         assert_eq!(Money::parse_price("1,234.50").unwrap().cents(), 123450);
-        assert_eq!(Money::parse_price("0.10").unwrap(), Money::parse_price("0.1").unwrap());
+        assert_eq!(
+            Money::parse_price("0.10").unwrap(),
+            Money::parse_price("0.1").unwrap()
+        );
         assert_eq!(Money::parse_price("1.234"), Err(MoneyError::TooPrecise));
         assert_eq!(Money::parse_price("-1"), Err(MoneyError::Negative));
         assert_eq!(Money::parse_price("abc"), Err(MoneyError::NotANumber));
         assert_eq!(Money::parse_price("1e3"), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse_price("99999999999999"), Err(MoneyError::TooLarge));
+        assert_eq!(
+            Money::parse_price("99999999999999"),
+            Err(MoneyError::TooLarge)
+        );
     }
 
     #[test]

@@ -35,11 +35,11 @@ impl Quantity {
 
     /// Parse what a person typed. `3`, ` 3 `, `3.0` and `3.00` are three units; `3.5` is refused.
     pub fn parse(input: &str) -> Result<Self, QuantityError> {
-        let value: Decimal = input
-            .trim()
-            .replace(',', "")
-            .parse()
-            .map_err(|_| QuantityError::NotANumber)?;
+        let cleaned = input.trim().replace(',', "");
+        if !super::money::plain_decimal(&cleaned) {
+            return Err(QuantityError::NotANumber);
+        }
+        let value: Decimal = cleaned.parse().map_err(|_| QuantityError::NotANumber)?;
         if !value.fract().is_zero() {
             return Err(QuantityError::Fractional);
         }
@@ -78,6 +78,7 @@ mod tests {
         assert_eq!(Quantity::parse("2.5"), Err(QuantityError::Fractional));
         assert_eq!(Quantity::parse(""), Err(QuantityError::NotANumber));
         assert_eq!(Quantity::parse("ten"), Err(QuantityError::NotANumber));
+        assert_eq!(Quantity::parse("1e3"), Err(QuantityError::NotANumber));
         assert_eq!(
             Quantity::parse("99999999999999999999999"),
             Err(QuantityError::TooLarge)

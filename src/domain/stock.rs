@@ -42,15 +42,26 @@ mod tests {
     #[test]
     fn sums_repeated_products_and_finds_every_short_line() {
         let demand = demand_by_product([(2, 3), (1, 5), (2, 4), (3, 1)]);
-        assert_eq!(demand.into_iter().collect::<Vec<_>>(), vec![(1, 5), (2, 7), (3, 1)]);
+        assert_eq!(
+            demand.into_iter().collect::<Vec<_>>(),
+            vec![(1, 5), (2, 7), (3, 1)]
+        );
         let demand = demand_by_product([(2, 3), (1, 5), (2, 4), (3, 1)]);
         let on_hand = BTreeMap::from([(1, 5), (2, 6), (3, 0)]);
         let short = shortages(&demand, &on_hand);
         assert_eq!(
             short,
             vec![
-                Shortage { product_id: 2, requested: 7, available: 6 },
-                Shortage { product_id: 3, requested: 1, available: 0 },
+                Shortage {
+                    product_id: 2,
+                    requested: 7,
+                    available: 6
+                },
+                Shortage {
+                    product_id: 3,
+                    requested: 1,
+                    available: 0
+                },
             ]
         );
     }

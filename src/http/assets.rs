@@ -12,8 +12,14 @@ const JS: &str = include_str!("../../static/app.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
-        .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", JS) }),
+        )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -43,7 +43,14 @@ async fn show_dashboard(State(st): State<AppState>) -> AppResult<Response> {
     let (count, gross) = st.db.confirmations_since(midnight).await?;
     let low = st
         .db
-        .list_products(&ProductFilter { q: String::new(), low_only: true }, 10, 0)
+        .list_products(
+            &ProductFilter {
+                q: String::new(),
+                low_only: true,
+            },
+            10,
+            0,
+        )
         .await?
         .into_iter()
         .map(|p| StockItem {
@@ -65,7 +72,10 @@ async fn show_dashboard(State(st): State<AppState>) -> AppResult<Response> {
             customer: r.customer_name,
             status: OrderStatus::from_db(&r.status).as_str(),
             invoice: r.invoice_number,
-            total: r.gross_cents.map(|c| st.currency.cents(c)).unwrap_or_default(),
+            total: r
+                .gross_cents
+                .map(|c| st.currency.cents(c))
+                .unwrap_or_default(),
             created: datetime(r.created_at),
         })
         .collect();

@@ -15,9 +15,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q)
-            .map(Query)
-            .map_err(|e| AppError::BadRequest(format!("The address has a malformed parameter: {e}.")))
+        serde_urlencoded::from_str(q).map(Query).map_err(|e| {
+            AppError::BadRequest(format!("The address has a malformed parameter: {e}."))
+        })
     }
 }
 
@@ -28,9 +28,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
         raw.parse::<i64>()
             .ok()
             .filter(|id| *id > 0)
@@ -46,9 +47,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path((a, b)) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
+        let axum::extract::Path((a, b)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
         match (a.parse::<i64>(), b.parse::<i64>()) {
             (Ok(a), Ok(b)) if a > 0 && b > 0 => Ok(Ids(a, b)),
             _ => Err(AppError::NotFound("There is no such record.".into())),
@@ -81,11 +83,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(AppError::BadRequest("Expected a submitted HTML form.".into()));
+            return Err(AppError::BadRequest(
+                "Expected a submitted HTML form.".into(),
+            ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            AppError::BadRequest(format!("The form could not be read ({}).", e.body_text()))
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                AppError::BadRequest(format!("The form could not be read ({}).", e.body_text()))
+            })?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| AppError::BadRequest("The form is not properly encoded.".into()))?;
         let mut tokens = pairs.iter().filter(|(k, _)| k == TOKEN_FIELD);
@@ -102,9 +108,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
                 ));
             }
         };
-        let fields: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != TOKEN_FIELD).collect();
-        let data = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| AppError::BadRequest(format!("The form is incomplete or malformed: {e}. Nothing was changed.")))?;
-        Ok(TokenForm { data, token, fields })
+        let fields: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(k, _)| k != TOKEN_FIELD)
+            .collect();
+        let data = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            AppError::BadRequest(format!(
+                "The form is incomplete or malformed: {e}. Nothing was changed."
+            ))
+        })?;
+        Ok(TokenForm {
+            data,
+            token,
+            fields,
+        })
     }
 }

@@ -18,10 +18,16 @@ pub fn router() -> Router<AppState> {
 async fn readyz(State(st): State<AppState>) -> (StatusCode, String) {
     match st.db.schema_state().await {
         Ok(SchemaState::Current) => (StatusCode::OK, "ready\n".into()),
-        Ok(other) => (StatusCode::SERVICE_UNAVAILABLE, format!("schema not current: {other:?}\n")),
+        Ok(other) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("schema not current: {other:?}\n"),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n".into())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable\n".into(),
+            )
         }
     }
 }

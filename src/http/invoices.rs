@@ -66,14 +66,20 @@ fn parse_day(s: &str) -> Result<Option<Date>, String> {
         .map_err(|_| "Enter a date as YYYY-MM-DD.".to_string())
 }
 
-async fn list_invoices(State(st): State<AppState>, Query(query): Query<InvoiceQuery>) -> AppResult<Response> {
+async fn list_invoices(
+    State(st): State<AppState>,
+    Query(query): Query<InvoiceQuery>,
+) -> AppResult<Response> {
     let page = page_number(query.page.as_deref())?;
     let from = parse_day(&query.from);
     let to = parse_day(&query.to);
     let (from_error, to_error) = (from.clone().err(), to.clone().err());
     let filter = InvoiceFilter {
         q: query.q.clone(),
-        from: from.ok().flatten().map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
+        from: from
+            .ok()
+            .flatten()
+            .map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
         // "to" is inclusive: everything before the next midnight.
         until: to
             .ok()
@@ -81,9 +87,17 @@ async fn list_invoices(State(st): State<AppState>, Query(query): Query<InvoiceQu
             .and_then(|d| d.next_day())
             .map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
     };
-    let mut rows = st.db.list_invoices(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let mut rows = st
+        .db
+        .list_invoices(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .await?;
     let pager = Pager::new(page, rows.len(), |n| {
-        format!("/invoices?q={}&from={}&to={}&page={n}", qs(&query.q), qs(&query.from), qs(&query.to))
+        format!(
+            "/invoices?q={}&from={}&to={}&page={n}",
+            qs(&query.q),
+            qs(&query.from),
+            qs(&query.to)
+        )
     });
     rows.truncate(PAGE_SIZE as usize);
     let cur = &st.currency;
@@ -145,7 +159,11 @@ pub struct InvoicePage {
 async fn show_invoice(State(st): State<AppState>, Path(raw): Path<String>) -> AppResult<Response> {
     let missing = || AppError::NotFound(format!("There is no invoice {raw:?}."));
     let number = InvoiceNumber::parse(&raw).map_err(|_| missing())?;
-    let inv = st.db.find_invoice(&number.to_string()).await?.ok_or_else(missing)?;
+    let inv = st
+        .db
+        .find_invoice(&number.to_string())
+        .await?
+        .ok_or_else(missing)?;
     let rows = st.db.invoice_lines(inv.order_id).await?;
     let cur = &st.currency;
     let by_rate = rate_lines(&rows, cur);

@@ -42,16 +42,33 @@ pub struct CustomersPage {
     pub pager: Pager,
 }
 
-async fn list_customers(State(st): State<AppState>, Query(query): Query<SearchQuery>) -> AppResult<Response> {
+async fn list_customers(
+    State(st): State<AppState>,
+    Query(query): Query<SearchQuery>,
+) -> AppResult<Response> {
     let page = page_number(query.page.as_deref())?;
-    let mut rows = st.db.search_customers(&query.q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
-    let pager = Pager::new(page, rows.len(), |n| format!("/customers?q={}&page={n}", qs(&query.q)));
+    let mut rows = st
+        .db
+        .search_customers(&query.q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .await?;
+    let pager = Pager::new(page, rows.len(), |n| {
+        format!("/customers?q={}&page={n}", qs(&query.q))
+    });
     rows.truncate(PAGE_SIZE as usize);
     let customers = rows
         .into_iter()
-        .map(|c| CustomerItem { code: c.code, name: c.name, address: c.address.replace('\n', ", "), vat_id: c.vat_id })
+        .map(|c| CustomerItem {
+            code: c.code,
+            name: c.name,
+            address: c.address.replace('\n', ", "),
+            vat_id: c.vat_id,
+        })
         .collect();
-    Ok(render(&CustomersPage { q: query.q, customers, pager }))
+    Ok(render(&CustomersPage {
+        q: query.q,
+        customers,
+        pager,
+    }))
 }
 
 pub struct ProductItem {
@@ -70,11 +87,22 @@ pub struct ProductsPage {
     pub pager: Pager,
 }
 
-async fn list_products(State(st): State<AppState>, Query(query): Query<SearchQuery>) -> AppResult<Response> {
+async fn list_products(
+    State(st): State<AppState>,
+    Query(query): Query<SearchQuery>,
+) -> AppResult<Response> {
     let page = page_number(query.page.as_deref())?;
-    let filter = ProductFilter { q: query.q.clone(), low_only: false };
-    let mut rows = st.db.list_products(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
-    let pager = Pager::new(page, rows.len(), |n| format!("/products?q={}&page={n}", qs(&query.q)));
+    let filter = ProductFilter {
+        q: query.q.clone(),
+        low_only: false,
+    };
+    let mut rows = st
+        .db
+        .list_products(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .await?;
+    let pager = Pager::new(page, rows.len(), |n| {
+        format!("/products?q={}&page={n}", qs(&query.q))
+    });
     rows.truncate(PAGE_SIZE as usize);
     let products = rows
         .into_iter()
@@ -86,5 +114,9 @@ async fn list_products(State(st): State<AppState>, Query(query): Query<SearchQue
             name: p.name,
         })
         .collect();
-    Ok(render(&ProductsPage { q: query.q, products, pager }))
+    Ok(render(&ProductsPage {
+        q: query.q,
+        products,
+        pager,
+    }))
 }

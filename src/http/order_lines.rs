@@ -36,7 +36,12 @@ async fn add_line(
     Id(order_id): Id,
     form: TokenForm<AddForm>,
 ) -> AppResult<Response> {
-    let claim = st.idem.claim(&session.subject(), add_line_scope(order_id), &form.token, form.pairs())?;
+    let claim = st.idem.claim(
+        &session.subject(),
+        add_line_scope(order_id),
+        &form.token,
+        form.pairs(),
+    )?;
     let quantity = Quantity::parse(&form.data.quantity);
     let product = match Sku::parse(&form.data.sku) {
         Err(e) => Err(e.to_string()),
@@ -55,7 +60,11 @@ async fn add_line(
                 quantity,
                 actor: session.actor(),
             };
-            Ok(st.idem.execute(&st.db, claim, action).await?.into_response())
+            Ok(st
+                .idem
+                .execute(&st.db, claim, action)
+                .await?
+                .into_response())
         }
         (product, quantity) => {
             let add = AddLineForm {
@@ -83,7 +92,20 @@ async fn remove_line(
     // The line is part of the fingerprint: one remove token cannot be replayed on another line.
     let line = line_id.to_string();
     let fields = form.pairs().chain([("line", line.as_str())]);
-    let claim = st.idem.claim(&session.subject(), remove_line_scope(order_id), &form.token, fields)?;
-    let action = RemoveLine { order_id, line_id, actor: session.actor() };
-    Ok(st.idem.execute(&st.db, claim, action).await?.into_response())
+    let claim = st.idem.claim(
+        &session.subject(),
+        remove_line_scope(order_id),
+        &form.token,
+        fields,
+    )?;
+    let action = RemoveLine {
+        order_id,
+        line_id,
+        actor: session.actor(),
+    };
+    Ok(st
+        .idem
+        .execute(&st.db, claim, action)
+        .await?
+        .into_response())
 }

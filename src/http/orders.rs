@@ -1,11 +1,11 @@
 //! Orders: the list, the new-order form, and one order with its lines and Confirm button.
 
+use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use askama::Template;
 use serde::Deserialize;
 
 use super::AppState;
@@ -56,14 +56,27 @@ pub struct OrderListPage {
     pub pager: Pager,
 }
 
-async fn list_orders(State(st): State<AppState>, Query(query): Query<ListQuery>) -> AppResult<Response> {
+async fn list_orders(
+    State(st): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Response> {
     let page = page_number(query.page.as_deref())?;
     let status = match query.status.as_str() {
         "" | "draft" | "confirmed" | "cancelled" => query.status.clone(),
-        other => return Err(AppError::BadRequest(format!("{other:?} is not an order status."))),
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "{other:?} is not an order status."
+            )));
+        }
     };
-    let filter = OrderFilter { status: status.clone(), q: query.q.clone() };
-    let mut rows = st.db.list_orders(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let filter = OrderFilter {
+        status: status.clone(),
+        q: query.q.clone(),
+    };
+    let mut rows = st
+        .db
+        .list_orders(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .await?;
     let pager = Pager::new(page, rows.len(), |n| {
         format!("/orders?q={}&status={}&page={n}", qs(&query.q), qs(&status))
     });
@@ -77,11 +90,19 @@ async fn list_orders(State(st): State<AppState>, Query(query): Query<ListQuery>)
             status: OrderStatus::from_db(&r.status).as_str(),
             lines: units(r.line_count),
             invoice: r.invoice_number,
-            total: r.gross_cents.map(|c| st.currency.cents(c)).unwrap_or_default(),
+            total: r
+                .gross_cents
+                .map(|c| st.currency.cents(c))
+                .unwrap_or_default(),
             created: datetime(r.created_at),
         })
         .collect();
-    Ok(render(&OrderListPage { q: query.q, status, orders, pager }))
+    Ok(render(&OrderListPage {
+        q: query.q,
+        status,
+        orders,
+        pager,
+    }))
 }
 
 // ---------------------------------------------------------------- new order
@@ -149,7 +170,10 @@ async fn new_order_page(
 }
 
 fn create_scope() -> Scope {
-    Scope { purpose: "create-order", target: "orders".into() }
+    Scope {
+        purpose: "create-order",
+        target: "orders".into(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -165,17 +189,40 @@ async fn create_order(
     session: BrowserSession,
     form: TokenForm<CreateForm>,
 ) -> AppResult<Response> {
-    let claim = st.idem.claim(&session.subject(), create_scope(), &form.token, form.pairs())?;
-    let customer_id = form.data.customer_id.trim().parse::<i64>().ok().filter(|id| *id > 0);
+    let claim = st.idem.claim(
+        &session.subject(),
+        create_scope(),
+        &form.token,
+        form.pairs(),
+    )?;
+    let customer_id = form
+        .data
+        .customer_id
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0);
     let reference = form.data.reference.trim().to_string();
     let customer_error = match customer_id {
         None => Some("Choose a customer.".to_string()),
-        Some(id) if st.db.find_customer(id).await?.is_none() => Some("That customer does not exist.".to_string()),
+        Some(id) if st.db.find_customer(id).await?.is_none() => {
+            Some("That customer does not exist.".to_string())
+        }
         Some(_) => None,
     };
-    let reference_error = (reference.chars().count() > 80).then(|| "At most 80 characters.".to_string());
+    let reference_error =
+        (reference.chars().count() > 80).then(|| "At most 80 characters.".to_string());
     if customer_error.is_some() || reference_error.is_some() {
-        let mut page = new_order_page(&st, &session, "", customer_id, reference, customer_error, reference_error).await?;
+        let mut page = new_order_page(
+            &st,
+            &session,
+            "",
+            customer_id,
+            reference,
+            customer_error,
+            reference_error,
+        )
+        .await?;
         // Keep the submitted token: nothing was recorded under it, and a corrected resubmit
         // stays protected against double-clicks.
         page.token = form.token;
@@ -186,7 +233,11 @@ async fn create_order(
         reference,
         actor: session.actor(),
     };
-    Ok(st.idem.execute(&st.db, claim, action).await?.into_response())
+    Ok(st
+        .idem
+        .execute(&st.db, claim, action)
+        .await?
+        .into_response())
 }
 
 // ---------------------------------------------------------------- one order
@@ -244,21 +295,34 @@ pub struct OrderPage {
     pub notice: Option<String>,
 }
 
-async fn show_order(State(st): State<AppState>, session: BrowserSession, Id(id): Id) -> AppResult<Response> {
+async fn show_order(
+    State(st): State<AppState>,
+    session: BrowserSession,
+    Id(id): Id,
+) -> AppResult<Response> {
     let page = order_page(&st, &session, id, AddLineForm::default(), Vec::new(), None).await?;
     Ok(render(&page))
 }
 
 pub fn add_line_scope(order_id: i64) -> Scope {
-    Scope { purpose: "add-line", target: format!("order:{order_id}") }
+    Scope {
+        purpose: "add-line",
+        target: format!("order:{order_id}"),
+    }
 }
 
 pub fn remove_line_scope(order_id: i64) -> Scope {
-    Scope { purpose: "remove-line", target: format!("order:{order_id}") }
+    Scope {
+        purpose: "remove-line",
+        target: format!("order:{order_id}"),
+    }
 }
 
 pub fn confirm_scope(order_id: i64) -> Scope {
-    Scope { purpose: "confirm-order", target: format!("order:{order_id}") }
+    Scope {
+        purpose: "confirm-order",
+        target: format!("order:{order_id}"),
+    }
 }
 
 /// Products offered as suggestions in the add-line form.
@@ -323,7 +387,10 @@ pub async fn order_page(
             .list_products(&Default::default(), SUGGESTIONS, 0)
             .await?
             .into_iter()
-            .map(|p| ProductOption { label: format!("{} ({} in stock)", p.name, p.stock_on_hand), sku: p.sku })
+            .map(|p| ProductOption {
+                label: format!("{} ({} in stock)", p.name, p.stock_on_hand),
+                sku: p.sku,
+            })
             .collect()
     } else {
         Vec::new()
@@ -346,7 +413,11 @@ pub async fn order_page(
         add,
         products,
         revision: order.revision,
-        confirm_token: if editable { st.idem.issue(&subject, &confirm_scope(id)) } else { String::new() },
+        confirm_token: if editable {
+            st.idem.issue(&subject, &confirm_scope(id))
+        } else {
+            String::new()
+        },
         shortages,
         notice,
     })

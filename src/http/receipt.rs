@@ -35,13 +35,17 @@ async fn confirm_order(
     Id(order_id): Id,
     form: TokenForm<ConfirmForm>,
 ) -> AppResult<Response> {
-    let claim = st.idem.claim(&session.subject(), confirm_scope(order_id), &form.token, form.pairs())?;
-    let revision = form
-        .data
-        .revision
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| AppError::BadRequest("The form's order revision is missing or malformed. Nothing was changed.".into()))?;
+    let claim = st.idem.claim(
+        &session.subject(),
+        confirm_scope(order_id),
+        &form.token,
+        form.pairs(),
+    )?;
+    let revision = form.data.revision.trim().parse::<i64>().map_err(|_| {
+        AppError::BadRequest(
+            "The form's order revision is missing or malformed. Nothing was changed.".into(),
+        )
+    })?;
     let action = ConfirmOrder {
         order_id,
         revision,
@@ -53,7 +57,8 @@ async fn confirm_order(
         Ok(done) => Ok(done.into_response()),
         // Nothing changed: show the order with every short line and what is available.
         Err(AppError::ShortStock(short)) => {
-            let page = order_page(&st, &session, order_id, AddLineForm::default(), short, None).await?;
+            let page =
+                order_page(&st, &session, order_id, AddLineForm::default(), short, None).await?;
             Ok(render_status(axum::http::StatusCode::CONFLICT, &page))
         }
         Err(e) => Err(e),
@@ -140,7 +145,9 @@ async fn show_confirmation(State(st): State<AppState>, Id(order_id): Id) -> AppR
 }
 
 pub fn rate(bp: i64) -> String {
-    TaxRate::from_basis_points(bp).map(|r| r.to_string()).unwrap_or_else(|| format!("{bp} bp"))
+    TaxRate::from_basis_points(bp)
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| format!("{bp} bp"))
 }
 
 /// The per-rate breakdown of an invoice: sums of the rounded line figures, ascending rate.
@@ -153,6 +160,10 @@ pub fn rate_lines(rows: &[InvoiceLineRow], cur: &Currency) -> Vec<RateLine> {
     }
     by_rate
         .into_iter()
-        .map(|(bp, (net, tax))| RateLine { rate: rate(bp), net: cur.cents(net), tax: cur.cents(tax) })
+        .map(|(bp, (net, tax))| RateLine {
+            rate: rate(bp),
+            net: cur.cents(net),
+            tax: cur.cents(tax),
+        })
         .collect()
 }

@@ -47,7 +47,9 @@ fn from_cookie_header(headers: &axum::http::HeaderMap) -> Option<BrowserSession>
 pub async fn browser_session(mut req: Request, next: Next) -> Response {
     let existing = from_cookie_header(req.headers());
     let fresh = match (&existing, req.method()) {
-        (None, &Method::GET | &Method::HEAD) => Some(BrowserSession(uuid::Uuid::new_v4().simple().to_string())),
+        (None, &Method::GET | &Method::HEAD) => {
+            Some(BrowserSession(uuid::Uuid::new_v4().simple().to_string()))
+        }
         _ => None,
     };
     if let Some(session) = existing.clone().or_else(|| fresh.clone()) {
@@ -55,7 +57,10 @@ pub async fn browser_session(mut req: Request, next: Next) -> Response {
     }
     let mut res = next.run(req).await;
     if let Some(session) = fresh {
-        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000", session.0);
+        let cookie = format!(
+            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000",
+            session.0
+        );
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -67,12 +72,16 @@ impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<BrowserSession>().cloned().ok_or_else(|| {
-            AppError::Forbidden(
-                "This browser did not send its session cookie, so the form cannot be checked. \
+        parts
+            .extensions
+            .get::<BrowserSession>()
+            .cloned()
+            .ok_or_else(|| {
+                AppError::Forbidden(
+                    "This browser did not send its session cookie, so the form cannot be checked. \
                  Allow cookies for this site. Nothing was changed."
-                    .into(),
-            )
-        })
+                        .into(),
+                )
+            })
     }
 }

@@ -47,13 +47,26 @@ pub struct StockListPage {
     pub pager: Pager,
 }
 
-async fn list_stock(State(st): State<AppState>, Query(query): Query<StockQuery>) -> AppResult<Response> {
+async fn list_stock(
+    State(st): State<AppState>,
+    Query(query): Query<StockQuery>,
+) -> AppResult<Response> {
     let page = page_number(query.page.as_deref())?;
     let low_only = matches!(query.low.as_str(), "1" | "on" | "true");
-    let filter = ProductFilter { q: query.q.clone(), low_only };
-    let mut rows = st.db.list_products(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let filter = ProductFilter {
+        q: query.q.clone(),
+        low_only,
+    };
+    let mut rows = st
+        .db
+        .list_products(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .await?;
     let pager = Pager::new(page, rows.len(), |n| {
-        format!("/stock?q={}&low={}&page={n}", qs(&query.q), if low_only { "1" } else { "" })
+        format!(
+            "/stock?q={}&low={}&page={n}",
+            qs(&query.q),
+            if low_only { "1" } else { "" }
+        )
     });
     rows.truncate(PAGE_SIZE as usize);
     let items = rows
@@ -67,7 +80,12 @@ async fn list_stock(State(st): State<AppState>, Query(query): Query<StockQuery>)
             reorder_level: units(p.reorder_level),
         })
         .collect();
-    Ok(render(&StockListPage { q: query.q, low_only, items, pager }))
+    Ok(render(&StockListPage {
+        q: query.q,
+        low_only,
+        items,
+        pager,
+    }))
 }
 
 pub struct LedgerItem {
@@ -107,16 +125,29 @@ async fn show_stock(
     let page = page_number(query.page.as_deref())?;
     let missing = || AppError::NotFound(format!("There is no product with SKU {raw:?}."));
     let sku = Sku::parse(&raw).map_err(|_| missing())?;
-    let product = st.db.find_product_by_sku(sku.as_str()).await?.ok_or_else(missing)?;
-    let mut rows = st.db.ledger(product.id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
-    let pager = Pager::new(page, rows.len(), |n| format!("/stock/{}?page={n}", qs(sku.as_str())));
+    let product = st
+        .db
+        .find_product_by_sku(sku.as_str())
+        .await?
+        .ok_or_else(missing)?;
+    let mut rows = st
+        .db
+        .ledger(product.id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .await?;
+    let pager = Pager::new(page, rows.len(), |n| {
+        format!("/stock/{}?page={n}", qs(sku.as_str()))
+    });
     rows.truncate(PAGE_SIZE as usize);
     let movements = units(st.db.ledger_len(product.id).await?);
     let entries = rows
         .into_iter()
         .map(|r| LedgerItem {
             at: datetime(r.created_at),
-            change: if r.quantity > 0 { format!("+{}", units(r.quantity)) } else { units(r.quantity) },
+            change: if r.quantity > 0 {
+                format!("+{}", units(r.quantity))
+            } else {
+                units(r.quantity)
+            },
             incoming: r.quantity > 0,
             balance: units(r.balance_after),
             reason: r.reason,

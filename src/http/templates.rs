@@ -21,7 +21,11 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error: the page could not be rendered").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error: the page could not be rendered",
+            )
+                .into_response()
         }
     }
 }
@@ -100,32 +104,35 @@ impl Currency {
 /// `2026-11-27 10:02 UTC`
 pub fn datetime(t: OffsetDateTime) -> String {
     let f = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(f)
+        .unwrap_or_default()
 }
 
 /// `10:02:41` for "already recorded at" lines.
 pub fn clock(t: OffsetDateTime) -> String {
     let f = format_description!("[hour]:[minute]:[second]");
-    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(f)
+        .unwrap_or_default()
 }
 
 /// `2026-11-27`
 pub fn date(t: OffsetDateTime) -> String {
     let f = format_description!("[year]-[month]-[day]");
-    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(f)
+        .unwrap_or_default()
 }
 
 /// `1,234,567`
 pub fn units(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
+    let grouped = crate::domain::group_thousands(&n.unsigned_abs().to_string());
+    if n < 0 {
+        format!("-{grouped}")
+    } else {
+        grouped
     }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// Previous/next links of a paged list; the hrefs keep the current filters.
@@ -160,7 +167,9 @@ pub fn page_number(raw: Option<&str>) -> Result<i64, crate::error::AppError> {
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(|| crate::error::AppError::BadRequest(format!("{s:?} is not a page number."))),
+            .ok_or_else(|| {
+                crate::error::AppError::BadRequest(format!("{s:?} is not a page number."))
+            }),
     }
 }
 

@@ -75,7 +75,11 @@ impl IntoResponse for Executed {
     fn into_response(self) -> Response {
         let mut res = self.outcome.body.unwrap_or_default().into_response();
         *res.status_mut() = self.outcome.status;
-        if let Some(loc) = self.outcome.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        if let Some(loc) = self
+            .outcome
+            .location
+            .and_then(|l| HeaderValue::from_str(&l).ok())
+        {
             res.headers_mut().insert(header::LOCATION, loc);
         }
         if self.replayed {
@@ -117,9 +121,7 @@ impl Idempotency {
     ) -> Result<Claim, AppError> {
         let verified = IdempotencyToken::verify(&self.secret, token, subject, &scope).map_err(
             |e| match e {
-                TokenError::Malformed => AppError::BadRequest(format!(
-                    "{e}. Nothing was changed."
-                )),
+                TokenError::Malformed => AppError::BadRequest(format!("{e}. Nothing was changed.")),
                 TokenError::Invalid => AppError::Forbidden(format!("{e}. Nothing was changed.")),
             },
         )?;
@@ -135,7 +137,12 @@ impl Idempotency {
     ///
     /// The work runs in its own task: a browser that aborts the request (Chromium does so on a
     /// double-click) does not cancel a confirmation half-way; it commits or rolls back whole.
-    pub async fn execute<A: Action>(&self, db: &Db, claim: Claim, action: A) -> Result<Executed, AppError> {
+    pub async fn execute<A: Action>(
+        &self,
+        db: &Db,
+        claim: Claim,
+        action: A,
+    ) -> Result<Executed, AppError> {
         // Cheap path: a completed duplicate is answered from one indexed read, no write lock.
         if let Some(record) = db.find_idempotency(claim.key).await? {
             return replay(&claim, record);
@@ -145,7 +152,9 @@ impl Idempotency {
         let task = tokio::spawn(async move { run(db, claim, action, pending).await });
         match task.await {
             Ok(result) => result,
-            Err(join) => Err(AppError::Internal(format!("confirmation task failed: {join}"))),
+            Err(join) => Err(AppError::Internal(format!(
+                "confirmation task failed: {join}"
+            ))),
         }
     }
 }
@@ -159,7 +168,9 @@ async fn run<A: Action>(
     // Waiting past the bound for the write lock or for the key means another request with
     // this key (or a burst of other work) holds it: answer "still processing".
     let still_processing = |e: DbError| match e {
-        DbError::Busy => AppError::StillProcessing { location: pending.clone() },
+        DbError::Busy => AppError::StillProcessing {
+            location: pending.clone(),
+        },
         other => other.into(),
     };
     let mut tx = db.begin().await.map_err(still_processing)?;
@@ -170,7 +181,10 @@ async fn run<A: Action>(
         target: &claim.scope.target,
         fingerprint: &claim.fingerprint,
     };
-    if !store::claim(&mut tx, &new, now()).await.map_err(still_processing)? {
+    if !store::claim(&mut tx, &new, now())
+        .await
+        .map_err(still_processing)?
+    {
         let record = store::find(&mut tx, claim.key).await?;
         tx.rollback().await?;
         return match record {
@@ -192,7 +206,10 @@ async fn run<A: Action>(
             )
             .await?;
             tx.commit().await?;
-            Ok(Executed { outcome, replayed: false })
+            Ok(Executed {
+                outcome,
+                replayed: false,
+            })
         }
         Err(err) => {
             // Dropping the transaction would roll back too; being explicit returns the

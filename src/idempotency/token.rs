@@ -63,7 +63,10 @@ impl IdempotencyToken {
         subject: &str,
         scope: &Scope,
     ) -> Result<Self, TokenError> {
-        let (nonce, mac) = submitted.trim().split_once('.').ok_or(TokenError::Malformed)?;
+        let (nonce, mac) = submitted
+            .trim()
+            .split_once('.')
+            .ok_or(TokenError::Malformed)?;
         if nonce.len() != 32 || mac.len() != MAC_HEX {
             return Err(TokenError::Malformed);
         }
@@ -84,7 +87,12 @@ impl IdempotencyToken {
 fn keyed(secret: &Secret, subject: &str, scope: &Scope, key: Uuid) -> HmacSha256 {
     let mut m = HmacSha256::new_from_slice(&secret.0).expect("HMAC accepts any key length");
     // Length-prefixed fields: no two different tuples hash the same bytes.
-    for part in [subject.as_bytes(), scope.purpose.as_bytes(), scope.target.as_bytes(), key.as_bytes()] {
+    for part in [
+        subject.as_bytes(),
+        scope.purpose.as_bytes(),
+        scope.target.as_bytes(),
+        key.as_bytes(),
+    ] {
         m.update(&(part.len() as u64).to_be_bytes());
         m.update(part);
     }
@@ -93,11 +101,14 @@ fn keyed(secret: &Secret, subject: &str, scope: &Scope, key: Uuid) -> HmacSha256
 
 fn mac_hex(secret: &Secret, subject: &str, scope: &Scope, key: Uuid) -> String {
     let full = keyed(secret, subject, scope, key).finalize().into_bytes();
-    full[..MAC_HEX / 2].iter().map(|b| format!("{b:02x}")).collect()
+    full[..MAC_HEX / 2]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -111,7 +122,10 @@ mod tests {
     use super::*;
 
     fn scope(purpose: &'static str, target: &str) -> Scope {
-        Scope { purpose, target: target.to_string() }
+        Scope {
+            purpose,
+            target: target.to_string(),
+        }
     }
 
     #[test]
@@ -122,7 +136,10 @@ mod tests {
         let ok = IdempotencyToken::verify(&secret, &token, "alice", &s).unwrap();
         assert_eq!(ok.key().simple().to_string(), token[..32]);
         // another person, another order, another purpose, another secret
-        assert_eq!(IdempotencyToken::verify(&secret, &token, "bob", &s), Err(TokenError::Invalid));
+        assert_eq!(
+            IdempotencyToken::verify(&secret, &token, "bob", &s),
+            Err(TokenError::Invalid)
+        );
         assert_eq!(
             IdempotencyToken::verify(&secret, &token, "alice", &scope("confirm-order", "order:8")),
             Err(TokenError::Invalid)
@@ -132,7 +149,10 @@ mod tests {
             Err(TokenError::Invalid)
         );
         let other = Secret::new(b"other".to_vec());
-        assert_eq!(IdempotencyToken::verify(&other, &token, "alice", &s), Err(TokenError::Invalid));
+        assert_eq!(
+            IdempotencyToken::verify(&other, &token, "alice", &s),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -154,9 +174,23 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(IdempotencyToken::verify(&secret, &flipped, "a", &s), Err(TokenError::Invalid));
-        for bad in ["", ".", "abc.def", "zz", &token[..40], &format!("{token}00")] {
-            assert_eq!(IdempotencyToken::verify(&secret, bad, "a", &s), Err(TokenError::Malformed), "{bad}");
+        assert_eq!(
+            IdempotencyToken::verify(&secret, &flipped, "a", &s),
+            Err(TokenError::Invalid)
+        );
+        for bad in [
+            "",
+            ".",
+            "abc.def",
+            "zz",
+            &token[..40],
+            &format!("{token}00"),
+        ] {
+            assert_eq!(
+                IdempotencyToken::verify(&secret, bad, "a", &s),
+                Err(TokenError::Malformed),
+                "{bad}"
+            );
         }
     }
 }

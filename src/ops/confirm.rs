@@ -7,8 +7,8 @@ use crate::db::audit::{self, AuditEvent};
 use crate::db::invoices::{self, InvoiceLineRow, NewInvoice};
 use crate::db::{Faults, Tx, orders, stock};
 use crate::domain::{
-    InvoiceNumber, Money, OrderStatus, PricedLine, Quantity, Series, TaxRate, demand_by_product, shortages,
-    totals,
+    InvoiceNumber, Money, OrderStatus, PricedLine, Quantity, Series, TaxRate, demand_by_product,
+    shortages, totals,
 };
 use crate::error::AppError;
 use crate::idempotency::{Action, Outcome};
@@ -45,7 +45,9 @@ impl Action for ConfirmOrder {
         let id = self.order_id;
 
         // The conditional update: only a draft at the revision the clerk saw moves.
-        let Some(customer_id) = orders::mark_confirmed(tx, id, self.revision, &self.actor, at).await? else {
+        let Some(customer_id) =
+            orders::mark_confirmed(tx, id, self.revision, &self.actor, at).await?
+        else {
             return match orders::status_of(tx, id).await? {
                 None => Err(AppError::NotFound(format!("There is no order {id}."))),
                 Some((status, _)) => match OrderStatus::from_db(&status) {
@@ -71,11 +73,16 @@ impl Action for ConfirmOrder {
             )));
         }
         let demand = demand_by_product(lines.iter().map(|l| (l.product_id, l.quantity)));
-        let on_hand: BTreeMap<i64, i64> = lines.iter().map(|l| (l.product_id, l.stock_on_hand)).collect();
+        let on_hand: BTreeMap<i64, i64> = lines
+            .iter()
+            .map(|l| (l.product_id, l.stock_on_hand))
+            .collect();
         let short = shortages(&demand, &on_hand);
         if !short.is_empty() {
-            let names: BTreeMap<i64, (&str, &str)> =
-                lines.iter().map(|l| (l.product_id, (l.sku.as_str(), l.name.as_str()))).collect();
+            let names: BTreeMap<i64, (&str, &str)> = lines
+                .iter()
+                .map(|l| (l.product_id, (l.sku.as_str(), l.name.as_str())))
+                .collect();
             return Err(AppError::ShortStock(
                 short
                     .into_iter()
@@ -94,7 +101,9 @@ impl Action for ConfirmOrder {
 
         stock::decrement_for_order(tx, id).await?;
         if self.faults.take_fail_after_stock_update() {
-            return Err(AppError::Internal("injected fault after the stock update".into()));
+            return Err(AppError::Internal(
+                "injected fault after the stock update".into(),
+            ));
         }
         stock::record_sale(tx, id, &self.actor, at).await?;
 
@@ -131,7 +140,9 @@ impl Action for ConfirmOrder {
         invoices::insert_lines(tx, id, &invoice_lines).await?;
         let customer = invoices::customer_snapshot(tx, customer_id)
             .await?
-            .ok_or_else(|| AppError::Internal(format!("order {id} refers to a missing customer")))?;
+            .ok_or_else(|| {
+                AppError::Internal(format!("order {id} refers to a missing customer"))
+            })?;
 
         audit::record(
             tx,

@@ -23,8 +23,14 @@ impl Action for CreateOrder {
 
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
         let at = crate::db::now();
-        if invoices::customer_snapshot(tx, self.customer_id).await?.is_none() {
-            return Err(AppError::NotFound(format!("There is no customer {}.", self.customer_id)));
+        if invoices::customer_snapshot(tx, self.customer_id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::NotFound(format!(
+                "There is no customer {}.",
+                self.customer_id
+            )));
         }
         let id = orders::insert(tx, self.customer_id, &self.reference, &self.actor, at).await?;
         audit::record(

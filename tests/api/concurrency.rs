@@ -1,0 +1,213 @@
+//! Concurrent duplicates, competing confirmations, and clients that go away.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use crate::helpers::{Page, TestApp, db_test};
+
+db_test!(
+    fifty_concurrent_submits_of_one_form_confirm_once,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 1000, 2000, 100).await;
+        let order = app.draft(c, &[(a, 3)]).await;
+        let form = app
+            .browser
+            .get(&format!("/orders/{order}"))
+            .await
+            .form("form#confirm");
+        // Hold the first confirmation open so the duplicates really overlap it.
+        app.db
+            .faults()
+            .set_confirm_delay(Duration::from_millis(200));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (browser, form) = (app.browser.clone(), form.clone());
+            tasks.push(tokio::spawn(async move {
+                browser
+                    .post(&format!("/orders/{order}/confirm"), &form)
+                    .await
+            }));
+        }
+        let mut answers: Vec<Page> = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap());
+        }
+        app.db.faults().set_confirm_delay(Duration::ZERO);
+        let receipt = format!("/orders/{order}/confirmation");
+        let fresh = answers
+            .iter()
+            .filter(|p| p.status == StatusCode::SEE_OTHER && !p.replayed())
+            .count();
+        assert_eq!(fresh, 1, "exactly one request did the work");
+        for p in &answers {
+            assert!(
+                !p.status.is_server_error(),
+                "no 5xx: {} {}",
+                p.status,
+                p.body
+            );
+            match p.status {
+                StatusCode::SEE_OTHER => assert_eq!(p.location(), Some(receipt.as_str())),
+                // The documented in-flight answer: a page that refreshes itself to the receipt.
+                StatusCode::ACCEPTED => assert!(p.headers.get("refresh").is_some()),
+                other => panic!("unexpected {other}: {}", p.body),
+            }
+        }
+        assert_eq!(app.invoice_numbers().await.len(), 1);
+        assert_eq!(app.stock("A-1").await, 97);
+        assert_eq!(app.ledger_rows(a).await, 2);
+        app.assert_invariants().await;
+        // The pool is healthy afterwards.
+        for _ in 0..100 {
+            assert_eq!(app.browser.get(&receipt).await.status, StatusCode::OK);
+        }
+    }
+);
+
+db_test!(
+    client_disconnecting_mid_confirmation_leaves_all_or_nothing,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 1000, 2000, 100).await;
+        let order = app.draft(c, &[(a, 3)]).await;
+        let form = app
+            .browser
+            .get(&format!("/orders/{order}"))
+            .await
+            .form("form#confirm");
+        app.db
+            .faults()
+            .set_confirm_delay(Duration::from_millis(300));
+        let browser = app.browser.clone();
+        let req = browser.post_request(&format!("/orders/{order}/confirm"), &form);
+        let inflight = tokio::spawn(async move { browser.request(req).await });
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        // The browser goes away: the handler's future is dropped mid-transaction.
+        inflight.abort();
+        assert!(inflight.await.is_err());
+        app.db.faults().set_confirm_delay(Duration::ZERO);
+        // Whatever happened is whole: poll until the confirmation settles.
+        let mut confirmed = false;
+        for _ in 0..50 {
+            if app.order_status(order).await == "confirmed" {
+                confirmed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        app.assert_invariants().await;
+        if confirmed {
+            assert_eq!(app.invoice_numbers().await.len(), 1);
+            assert_eq!(app.stock("A-1").await, 97);
+        } else {
+            assert!(app.invoice_numbers().await.is_empty());
+            assert_eq!(app.stock("A-1").await, 100);
+        }
+        // The clerk's retry of the same form shows the one confirmation.
+        let retry = app
+            .browser
+            .post(&format!("/orders/{order}/confirm"), &form)
+            .await;
+        assert_eq!(retry.status, StatusCode::SEE_OTHER, "{}", retry.body);
+        assert_eq!(app.invoice_numbers().await.len(), 1);
+        assert_eq!(app.stock("A-1").await, 97);
+        // And the pool is healthy: the next 100 requests succeed.
+        for _ in 0..100 {
+            assert_eq!(
+                app.browser
+                    .get(&format!("/orders/{order}/confirmation"))
+                    .await
+                    .status,
+                StatusCode::OK
+            );
+        }
+        let (size, idle) = app.db.pool_status();
+        assert!(idle as u32 <= size);
+    }
+);
+
+db_test!(
+    sixty_four_orders_compete_for_the_last_units,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let scarce = app.product("SCARCE", 250, 2000, 10).await;
+        let plenty = app.product("PLENTY", 100, 2000, 10_000).await;
+        let mut forms = Vec::new();
+        for _ in 0..64 {
+            let order = app.draft(c, &[(plenty, 1), (scarce, 1)]).await;
+            let form = app
+                .browser
+                .get(&format!("/orders/{order}"))
+                .await
+                .form("form#confirm");
+            forms.push((order, form));
+        }
+        let mut tasks = Vec::new();
+        for (order, form) in forms {
+            let browser = app.browser.clone();
+            tasks.push(tokio::spawn(async move {
+                browser
+                    .post(&format!("/orders/{order}/confirm"), &form)
+                    .await
+            }));
+        }
+        let (mut ok, mut short) = (0, 0);
+        for t in tasks {
+            let p = t.await.unwrap();
+            match p.status {
+                StatusCode::SEE_OTHER => ok += 1,
+                StatusCode::CONFLICT => {
+                    assert_eq!(p.count("#shortages tr.short-line"), 1, "{}", p.body);
+                    short += 1;
+                }
+                other => panic!("unexpected {other}: {}", p.body),
+            }
+        }
+        assert_eq!(ok, 10, "exactly what stock allows");
+        assert_eq!(short, 54);
+        assert_eq!(app.stock("SCARCE").await, 0);
+        assert_eq!(app.stock("PLENTY").await, 10_000 - 10);
+        assert_eq!(app.invoice_numbers().await.len(), 10);
+        app.assert_invariants().await;
+    }
+);
+
+db_test!(
+    two_hundred_concurrent_confirmations_number_invoices_gaplessly,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let p1 = app.product("P-1", 1234, 2000, 100_000).await;
+        let p2 = app.product("P-2", 99, 700, 100_000).await;
+        let mut forms = Vec::new();
+        for i in 0..200 {
+            let order = app.draft(c, &[(p1, 1 + i % 3), (p2, 2)]).await;
+            let form = app
+                .browser
+                .get(&format!("/orders/{order}"))
+                .await
+                .form("form#confirm");
+            forms.push((order, form));
+        }
+        let mut tasks = Vec::new();
+        for (order, form) in forms {
+            let browser = app.browser.clone();
+            tasks.push(tokio::spawn(async move {
+                browser
+                    .post(&format!("/orders/{order}/confirm"), &form)
+                    .await
+            }));
+        }
+        for t in tasks {
+            let p = t.await.unwrap();
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        }
+        let numbers = app.invoice_numbers().await;
+        assert_eq!(numbers.len(), 200);
+        for (i, n) in numbers.iter().enumerate() {
+            assert!(n.ends_with(&format!("-{:06}", i + 1)), "gap at {i}: {n}");
+        }
+        app.assert_invariants().await;
+    }
+);

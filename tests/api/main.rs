@@ -1,0 +1,9 @@
+//! The one integration-test binary. Every database test runs on SQLite and, when
+//! `ORDERDESK_TEST_POSTGRES_URL` names a server, on PostgreSQL (under CI it must).
+
+mod helpers;
+
+mod concurrency;
+mod confirm;
+mod forms;
+mod pages;
