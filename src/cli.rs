@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Keep idempotency keys this many days (used by the purge).
     #[arg(long, env = "ORDERDESK_KEY_RETENTION_DAYS", default_value_t = 7)]
     pub key_retention_days: u32,
+    /// Load the demo data before serving (once: skipped when it is already there).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// Entry point of the binary.
@@ -161,6 +164,13 @@ async fn connect(args: &DbArgs) -> Result<Db, String> {
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve(args) => {
+            if args.demo {
+                let db = connect(&cli.db).await?;
+                ensure_schema(&db).await.map_err(|e| e.to_string())?;
+                let summary = crate::demo::load(&db).await.map_err(|e| format!("demo data: {e}"))?;
+                println!("{summary}");
+                db.close().await;
+            }
             let cfg = ServerConfig {
                 bind: args.bind,
                 currency: args.currency,
