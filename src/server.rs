@@ -78,6 +78,7 @@ pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartErr
             err,
         })?;
     let addr = listener.local_addr()?;
+    tokio::spawn(purge_keys_periodically(db.clone(), cfg.key_retention));
     tracing::info!(%addr, backend = ?db.backend(), "orderdesk listening");
     println!("orderdesk is running at http://{addr}/  (Ctrl-C stops it)");
     axum::serve(listener, router(state))
@@ -86,6 +87,22 @@ pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartErr
     db.close().await;
     tracing::info!("orderdesk stopped");
     Ok(())
+}
+
+/// Every server purges expired idempotency keys now and then; several servers doing so at once
+/// only delete the same rows. After a purge the conditional updates still prevent a second effect.
+async fn purge_keys_periodically(db: Db, retention: Duration) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let Ok(keep) = time::Duration::try_from(retention) else { return };
+        let cutoff = time::OffsetDateTime::now_utc() - keep;
+        match db.purge_idempotency(cutoff, 10_000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
