@@ -167,7 +167,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             if args.demo {
                 let db = connect(&cli.db).await?;
                 ensure_schema(&db).await.map_err(|e| e.to_string())?;
-                let summary = crate::demo::load(&db).await.map_err(|e| format!("demo data: {e}"))?;
+                let summary = crate::demo::load(&db)
+                    .await
+                    .map_err(|e| format!("demo data: {e}"))?;
                 println!("{summary}");
                 db.close().await;
             }

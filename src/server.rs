@@ -95,7 +95,9 @@ async fn purge_keys_periodically(db: Db, retention: Duration) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
-        let Ok(keep) = time::Duration::try_from(retention) else { return };
+        let Ok(keep) = time::Duration::try_from(retention) else {
+            return;
+        };
         let cutoff = time::OffsetDateTime::now_utc() - keep;
         match db.purge_idempotency(cutoff, 10_000).await {
             Ok(0) => {}

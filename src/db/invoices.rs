@@ -66,6 +66,17 @@ pub struct InvoiceFilter {
     pub until: Option<OffsetDateTime>,
 }
 
+/// The header columns of [`InvoiceRow`], in one place for every query that reads them.
+macro_rules! select_invoices {
+    ($($rest:literal)?) => {
+        concat!(
+            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
+             currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices "
+            $(, $rest)?
+        )
+    };
+}
+
 /// Rows per INSERT: 10 bound values a line stays far below SQLite's 32,766-variable limit.
 const LINES_PER_INSERT: usize = 1000;
 
@@ -79,12 +90,11 @@ impl Db {
     ) -> DbResult<Vec<InvoiceRow>> {
         let q = f.q.trim();
         Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
-            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
-                    currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices \
-             WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
+            select_invoices!(
+            "WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
                AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
-             ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6",
-        )
+             ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6"
+        ))
         .bind(q)
         .bind(like_pattern(q))
         .bind(f.from)
@@ -97,9 +107,7 @@ impl Db {
 
     pub async fn find_invoice(&self, number: &str) -> DbResult<Option<InvoiceRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
-            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
-                    currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices WHERE number = $1",
-        )
+            select_invoices!("WHERE number = $1"))
         .bind(number)
         .fetch_optional(c)
         .await)?)
@@ -107,9 +115,7 @@ impl Db {
 
     pub async fn find_invoice_for_order(&self, order_id: i64) -> DbResult<Option<InvoiceRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
-            "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
-                    currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices WHERE order_id = $1",
-        )
+            select_invoices!("WHERE order_id = $1"))
         .bind(order_id)
         .fetch_optional(c)
         .await)?)

@@ -33,6 +33,16 @@ pub struct ProductFilter {
     pub low_only: bool,
 }
 
+/// The columns of [`ProductRow`], in one place for every query that reads them.
+macro_rules! select_products {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level FROM products ",
+            $rest
+        )
+    };
+}
+
 impl Db {
     /// One page of products matching `filter`, by SKU, plus whether another page follows.
     pub async fn list_products(
@@ -42,11 +52,11 @@ impl Db {
         offset: i64,
     ) -> DbResult<Vec<ProductRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, ProductRow>(
-            "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level FROM products \
-             WHERE ($1 = '' OR LOWER(sku) LIKE $2 OR LOWER(name) LIKE $2) \
+            select_products!(
+            "WHERE ($1 = '' OR LOWER(sku) LIKE $2 OR LOWER(name) LIKE $2) \
                AND ($3 = 0 OR stock_on_hand <= reorder_level) \
-             ORDER BY sku LIMIT $4 OFFSET $5",
-        )
+             ORDER BY sku LIMIT $4 OFFSET $5"
+        ))
         .bind(filter.q.trim())
         .bind(like_pattern(&filter.q))
         .bind(i64::from(filter.low_only))
@@ -58,8 +68,7 @@ impl Db {
 
     pub async fn find_product_by_sku(&self, sku: &str) -> DbResult<Option<ProductRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, ProductRow>(
-            "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level FROM products WHERE sku = $1",
-        )
+            select_products!("WHERE sku = $1"))
         .bind(sku)
         .fetch_optional(c)
         .await)?)
@@ -100,8 +109,7 @@ pub async fn insert(tx: &mut Tx, p: &NewProduct<'_>, actor: &str) -> DbResult<i6
 /// Product lookup inside a write transaction (e.g. adding a line by SKU).
 pub async fn find_by_sku(tx: &mut Tx, sku: &str) -> DbResult<Option<ProductRow>> {
     Ok(on_tx!(tx, c => sqlx::query_as::<_, ProductRow>(
-        "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level FROM products WHERE sku = $1",
-    )
+            select_products!("WHERE sku = $1"))
     .bind(sku)
     .fetch_optional(c)
     .await)?)

@@ -12,11 +12,7 @@ db_test!(
         let c = app.customer("C-1", "Acme").await;
         let a = app.product("A-1", 1000, 2000, 100).await;
         let order = app.draft(c, &[(a, 3)]).await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
+        let form = app.confirm_form(order).await;
         // Hold the first confirmation open so the duplicates really overlap it.
         app.db
             .faults()
@@ -72,11 +68,7 @@ db_test!(
         let c = app.customer("C-1", "Acme").await;
         let a = app.product("A-1", 1000, 2000, 100).await;
         let order = app.draft(c, &[(a, 3)]).await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
+        let form = app.confirm_form(order).await;
         app.db
             .faults()
             .set_confirm_delay(Duration::from_millis(300));
@@ -106,10 +98,7 @@ db_test!(
             assert_eq!(app.stock("A-1").await, 100);
         }
         // The clerk's retry of the same form shows the one confirmation.
-        let retry = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let retry = app.confirm(order, &form).await;
         assert_eq!(retry.status, StatusCode::SEE_OTHER, "{}", retry.body);
         assert_eq!(app.invoice_numbers().await.len(), 1);
         assert_eq!(app.stock("A-1").await, 97);
@@ -137,11 +126,7 @@ db_test!(
         let mut forms = Vec::new();
         for _ in 0..64 {
             let order = app.draft(c, &[(plenty, 1), (scarce, 1)]).await;
-            let form = app
-                .browser
-                .get(&format!("/orders/{order}"))
-                .await
-                .form("form#confirm");
+            let form = app.confirm_form(order).await;
             forms.push((order, form));
         }
         let mut tasks = Vec::new();
@@ -183,11 +168,7 @@ db_test!(
         let mut forms = Vec::new();
         for i in 0..200 {
             let order = app.draft(c, &[(p1, 1 + i % 3), (p2, 2)]).await;
-            let form = app
-                .browser
-                .get(&format!("/orders/{order}"))
-                .await
-                .form("form#confirm");
+            let form = app.confirm_form(order).await;
             forms.push((order, form));
         }
         let mut tasks = Vec::new();

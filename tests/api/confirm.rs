@@ -21,10 +21,7 @@ db_test!(
         assert_eq!(page.status, StatusCode::OK);
         let form = page.form("form#confirm");
 
-        let first = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let first = app.confirm(order, &form).await;
         assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
         assert_eq!(
             first.location(),
@@ -33,10 +30,7 @@ db_test!(
         assert!(!first.replayed());
         assert!(first.headers.get("set-cookie").is_none());
 
-        let second = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let second = app.confirm(order, &form).await;
         assert_eq!(second.status, StatusCode::SEE_OTHER);
         assert_eq!(second.location(), first.location());
         assert!(
@@ -77,25 +71,11 @@ db_test!(
     two_tabs_confirm_once_and_both_see_the_confirmation,
     |app: TestApp| async move {
         let (order, _, _) = setup(&app).await;
-        let tab1 = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
-        let tab2 = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
+        let tab1 = app.confirm_form(order).await;
+        let tab2 = app.confirm_form(order).await;
         assert_ne!(tab1, tab2, "each render has its own token");
-        let r1 = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &tab1)
-            .await;
-        let r2 = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &tab2)
-            .await;
+        let r1 = app.confirm(order, &tab1).await;
+        let r2 = app.confirm(order, &tab2).await;
         assert_eq!(r1.status, StatusCode::SEE_OTHER);
         assert_eq!(r2.status, StatusCode::SEE_OTHER, "{}", r2.body);
         assert_eq!(r1.location(), r2.location());
@@ -109,16 +89,9 @@ db_test!(
     injected_failure_after_stock_update_leaves_nothing_and_retry_succeeds_once,
     |app: TestApp| async move {
         let (order, a, _) = setup(&app).await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
+        let form = app.confirm_form(order).await;
         app.db.faults().fail_next_confirmation_after_stock_update();
-        let failed = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let failed = app.confirm(order, &form).await;
         assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(
             !failed.body.contains("injected"),
@@ -131,16 +104,10 @@ db_test!(
         app.assert_invariants().await;
 
         // The same token again: nothing was recorded, so it is evaluated afresh, exactly once.
-        let retry = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let retry = app.confirm(order, &form).await;
         assert_eq!(retry.status, StatusCode::SEE_OTHER, "{}", retry.body);
         assert!(!retry.replayed());
-        let dup = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let dup = app.confirm(order, &form).await;
         assert!(dup.replayed());
         let numbers = app.invoice_numbers().await;
         assert_eq!(numbers.len(), 1);
@@ -161,15 +128,8 @@ db_test!(
         let b = app.product("B-1", 100, 2000, 0).await;
         let ok = app.product("OK-1", 100, 2000, 50).await;
         let order = app.draft(c, &[(a, 2), (a, 1), (b, 4), (ok, 5)]).await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
-        let res = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let form = app.confirm_form(order).await;
+        let res = app.confirm(order, &form).await;
         assert_eq!(res.status, StatusCode::CONFLICT);
         assert_eq!(res.count("#shortages tr.short-line"), 2, "{}", res.body);
         let text = res.text("#shortages").unwrap();
@@ -205,20 +165,10 @@ db_test!(
             assert_eq!(r.status, StatusCode::SEE_OTHER);
         }
         // The old form is stale: the order changed after it was rendered.
-        let stale = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let stale = app.confirm(order, &form).await;
         assert_eq!(stale.status, StatusCode::CONFLICT);
-        let fresh = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
-        let done = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &fresh)
-            .await;
+        let fresh = app.confirm_form(order).await;
+        let done = app.confirm(order, &fresh).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
         assert_eq!(app.stock("OK-1").await, 45);
         assert_eq!(app.stock("A-1").await, 2);
@@ -239,15 +189,8 @@ db_test!(
         let order = app
             .draft(c, &[(p, 1), (p, 1), (p, 1), (q, 1), (r, 3)])
             .await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
-        let res = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let form = app.confirm_form(order).await;
+        let res = app.confirm(order, &form).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         let inv = app.db.find_invoice_for_order(order).await.unwrap().unwrap();
         let lines = app.db.invoice_lines(order).await.unwrap();
@@ -271,23 +214,13 @@ db_test!(
     after_keys_are_purged_the_conditional_update_still_prevents_a_second_effect,
     |app: TestApp| async move {
         let (order, _, _) = setup(&app).await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
-        let first = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let form = app.confirm_form(order).await;
+        let first = app.confirm(order, &form).await;
         assert_eq!(first.status, StatusCode::SEE_OTHER);
         let future = orderdesk::db::now() + time::Duration::days(1);
         let purged = app.db.purge_idempotency(future, 1).await.unwrap();
         assert!(purged >= 1);
-        let again = app
-            .browser
-            .post(&format!("/orders/{order}/confirm"), &form)
-            .await;
+        let again = app.confirm(order, &form).await;
         assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
         assert_eq!(again.location(), first.location());
         assert_eq!(app.invoice_numbers().await.len(), 1);

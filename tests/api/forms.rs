@@ -80,11 +80,7 @@ db_test!(
         let a = app.product("A-1", 100, 2000, 10).await;
         let order = app.draft(c, &[(a, 1)]).await;
         let other = app.draft(c, &[(a, 1)]).await;
-        let form = app
-            .browser
-            .get(&format!("/orders/{order}"))
-            .await
-            .form("form#confirm");
+        let form = app.confirm_form(order).await;
         let path = format!("/orders/{order}/confirm");
 
         let missing: Vec<_> = form
@@ -126,10 +122,7 @@ db_test!(
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            app.browser
-                .post(&format!("/orders/{other}/confirm"), &form)
-                .await
-                .status,
+            app.confirm(other, &form).await.status,
             StatusCode::FORBIDDEN
         );
         // A confirm token used on the add-line form.

@@ -233,6 +233,21 @@ impl TestApp {
         id
     }
 
+    /// The Confirm form of an order page, as the default browser sees it.
+    pub async fn confirm_form(&self, order: i64) -> Vec<(String, String)> {
+        self.browser
+            .get(&format!("/orders/{order}"))
+            .await
+            .form("form#confirm")
+    }
+
+    /// Submit a Confirm form with the default browser.
+    pub async fn confirm(&self, order: i64, form: &[(String, String)]) -> Page {
+        self.browser
+            .post(&format!("/orders/{order}/confirm"), form)
+            .await
+    }
+
     pub async fn stock(&self, sku: &str) -> i64 {
         self.db
             .find_product_by_sku(sku)

@@ -14,15 +14,8 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
             .contains("already")
     );
     let order = app.db.list_orders(&Default::default(), 1, 0).await.unwrap()[0].id;
-    let form = app
-        .browser
-        .get(&format!("/orders/{order}"))
-        .await
-        .form("form#confirm");
-    let confirmed = app
-        .browser
-        .post(&format!("/orders/{order}/confirm"), &form)
-        .await;
+    let form = app.confirm_form(order).await;
+    let confirmed = app.confirm(order, &form).await;
     assert_eq!(
         confirmed.status,
         StatusCode::SEE_OTHER,
