@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::db::{Db, DbOptions};
+use crate::domain::{NewPassword, Role, Username};
 use crate::server::{ServerConfig, ensure_schema};
 
 #[derive(Parser, Debug)]
@@ -81,6 +82,11 @@ pub enum Command {
     /// Self-check: stock equals its ledger, invoice numbers gapless, one invoice per
     /// confirmed order. Exits non-zero on any violation.
     Check,
+    /// Manage users: add (password from standard input), list, disable, set a password.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Delete idempotency keys older than the retention period, in batches.
     PurgeKeys {
         /// Keep keys this many days.
@@ -97,6 +103,27 @@ pub enum MigrateAction {
     Run,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum UserAction {
+    /// Add a user; the password is read from standard input, never from the command line.
+    Add {
+        /// Sign-in name (a-z, 0-9, '.', '_', '-').
+        name: String,
+        /// clerk, warehouse, accountant or admin.
+        #[arg(long)]
+        role: String,
+        /// The person's name as shown on pages; defaults to the sign-in name.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user; their sessions end at once.
+    Disable { name: String },
+    /// Set a user's password (read from standard input); their sessions end.
+    Password { name: String },
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -111,6 +138,15 @@ pub struct ServeArgs {
     /// Keep idempotency keys this many days (used by the purge).
     #[arg(long, env = "ORDERDESK_KEY_RETENTION_DAYS", default_value_t = 7)]
     pub key_retention_days: u32,
+    /// Sign out after this many minutes without a request.
+    #[arg(long, env = "ORDERDESK_SESSION_IDLE_MINUTES", default_value_t = 120)]
+    pub session_idle_minutes: u64,
+    /// Sign out this many hours after signing in, whatever happens.
+    #[arg(long, env = "ORDERDESK_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+    /// Mark the session cookie Secure: set this when users reach orderdesk over HTTPS.
+    #[arg(long, env = "ORDERDESK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     /// Load the demo data before serving (once: skipped when it is already there).
     #[arg(long)]
     pub demo: bool,
@@ -178,6 +214,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 currency: args.currency,
                 secret: args.secret,
                 key_retention: Duration::from_secs(u64::from(args.key_retention_days) * 86_400),
+                session_idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
+                session_absolute: Duration::from_secs(args.session_hours.max(1) * 3600),
+                secure_cookies: args.secure_cookies,
             };
             crate::server::serve(cli.db.options(), cfg)
                 .await
@@ -226,6 +265,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::User { action } => {
+            let db = connect(&cli.db).await?;
+            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            user_command(&db, action).await
+        }
         Command::PurgeKeys { days } => {
             let db = connect(&cli.db).await?;
             ensure_schema(&db).await.map_err(|e| e.to_string())?;
@@ -238,6 +282,79 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
+    let parse_name = |n: &str| Username::parse(n).map_err(|e| format!("{n:?}: {e}"));
+    match action {
+        UserAction::Add {
+            name,
+            role,
+            display_name,
+        } => {
+            let username = parse_name(&name)?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("{role:?} is not a role: clerk, warehouse, accountant or admin")
+            })?;
+            let password = read_password()?;
+            let display = display_name.unwrap_or_else(|| username.to_string());
+            crate::users::add_user(db, &username, display.trim(), role, password, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("user {username} added as {role}");
+        }
+        UserAction::List => {
+            for u in db.list_users().await.map_err(|e| e.to_string())? {
+                let state = if u.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<24} {:<11} {:<9} {}",
+                    u.username, u.role, state, u.display_name
+                );
+            }
+        }
+        UserAction::Disable { name } => {
+            let username = parse_name(&name)?;
+            if !crate::users::disable_user(db, &username, "cli")
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no active user named {username}"));
+            }
+            println!("user {username} disabled; their sessions ended");
+        }
+        UserAction::Password { name } => {
+            let username = parse_name(&name)?;
+            let password = read_password()?;
+            if !crate::users::set_password(db, &username, password, "cli")
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no user named {username}"));
+            }
+            println!("password of {username} changed; their sessions ended");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The password from standard input (one line), never from argv where `ps` would show it.
+fn read_password() -> Result<NewPassword, String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (input is visible; pipe it in to avoid that): ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    NewPassword::parse(password).map_err(|e| e.to_string())
 }
 
 /// A database URL without its password, for messages.

@@ -2,7 +2,9 @@
 
 use crate::db::customers::{self, NewCustomer};
 use crate::db::products::{self, NewProduct};
-use crate::db::{Db, DbResult, now, orders};
+use crate::db::{Db, now, orders};
+use crate::domain::{NewPassword, Role, Username};
+use crate::error::AppError;
 
 const CUSTOMERS: &[(&str, &str, &str, &str)] = &[
     (
@@ -156,8 +158,16 @@ const ORDERS: &[DemoOrder] = &[
     (3, "NW-0101", &[(8, 2), (0, 10), (0, 5)]),
 ];
 
+/// One user per role: (sign-in name, display name, role).
+const USERS: &[(&str, &str, Role)] = &[
+    ("clerk", "Clara Clerk", Role::Clerk),
+    ("warehouse", "Walter Warehouse", Role::Warehouse),
+    ("accountant", "Anna Accountant", Role::Accountant),
+    ("admin", "Adam Admin", Role::Admin),
+];
+
 /// Load the demo data once; a second run changes nothing and says so.
-pub async fn load(db: &Db) -> DbResult<String> {
+pub async fn load(db: &Db) -> Result<String, AppError> {
     if !db.search_customers(CUSTOMERS[0].0, 1, 0).await?.is_empty() {
         return Ok("demo data is already loaded; nothing was changed".into());
     }
@@ -197,10 +207,25 @@ pub async fn load(db: &Db) -> DbResult<String> {
         }
     }
     tx.commit().await?;
-    Ok(format!(
-        "demo data loaded: {} customers, {} products, {} draft orders (a few of them short of stock, on purpose)",
+    let mut summary = format!(
+        "demo data loaded: {} customers, {} products, {} draft orders (a few of them short of stock, on purpose)\n\
+         sign in with one of these (the passwords are shown only now):",
         CUSTOMERS.len(),
         PRODUCTS.len(),
         ORDERS.len()
-    ))
+    );
+    for (name, display, role) in USERS {
+        if db.find_user(name).await?.is_some() {
+            summary.push_str(&format!(
+                "\n  {name:<11} (exists already; password unchanged)"
+            ));
+            continue;
+        }
+        let password = crate::server::random_hex(6);
+        let username = Username::parse(name).map_err(|e| AppError::Internal(e.to_string()))?;
+        let new = NewPassword::parse(&password).map_err(|e| AppError::Internal(e.to_string()))?;
+        crate::users::add_user(db, &username, display, *role, new, actor).await?;
+        summary.push_str(&format!("\n  {name:<11} {password}   ({role})"));
+    }
+    Ok(summary)
 }

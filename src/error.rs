@@ -122,6 +122,7 @@ impl IntoResponse for AppError {
                 let mut res = render_status(
                     status,
                     &PendingPage {
+                        me: None,
                         location: location.clone(),
                     },
                 );

@@ -4,6 +4,7 @@
 //! backend), `idempotency` (tokens, claims, replays), `ops` (state-changing operations run in one
 //! transaction), `http` (routers, pages, extractors), `cli` (the `orderdesk` command), `demo`.
 
+pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod demo;
@@ -13,3 +14,4 @@ pub mod http;
 pub mod idempotency;
 pub mod ops;
 pub mod server;
+pub mod users;

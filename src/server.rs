@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::db::migrate::SchemaState;
+use crate::db::users::SessionLifetimes;
 use crate::db::{Db, DbOptions};
+use crate::http::session::SessionConfig;
 use crate::http::templates::Currency;
 use crate::http::{AppState, router};
 use crate::idempotency::{Idempotency, Secret};
@@ -17,6 +19,12 @@ pub struct ServerConfig {
     /// every server on the same database shares it.
     pub secret: Option<String>,
     pub key_retention: Duration,
+    /// Signed out after this long without a request.
+    pub session_idle: Duration,
+    /// Signed out this long after signing in.
+    pub session_absolute: Duration,
+    /// Mark the session cookie `Secure` (serve behind TLS).
+    pub secure_cookies: bool,
 }
 
 /// Why the server refuses to start, in words that say what to do.
@@ -62,6 +70,14 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
     Ok(AppState {
         idem: Idempotency::new(Secret::new(secret.into_bytes()), cfg.key_retention),
         currency: Currency::new(&cfg.currency),
+        sessions: SessionConfig {
+            lifetimes: SessionLifetimes {
+                idle: time::Duration::try_from(cfg.session_idle).unwrap_or(time::Duration::HOUR),
+                absolute: time::Duration::try_from(cfg.session_absolute)
+                    .unwrap_or(time::Duration::HOUR),
+            },
+            secure_cookies: cfg.secure_cookies,
+        },
         db,
     })
 }
@@ -81,7 +97,8 @@ pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartErr
     tokio::spawn(purge_keys_periodically(db.clone(), cfg.key_retention));
     tracing::info!(%addr, backend = ?db.backend(), "orderdesk listening");
     println!("orderdesk is running at http://{addr}/  (Ctrl-C stops it)");
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     db.close().await;

@@ -23,6 +23,7 @@ pub mod products;
 mod settings;
 mod sqlite;
 pub mod stock;
+pub mod users;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,6 +6,7 @@ mod invoice;
 mod invoice_number;
 mod money;
 mod quantity;
+mod role;
 mod sku;
 mod stock;
 
@@ -13,6 +14,7 @@ pub use invoice::{LineAmounts, PricedLine, RateTotal, Totals, totals};
 pub use invoice_number::{InvoiceNumber, InvoiceNumberError, Series};
 pub use money::{Money, MoneyError, TaxRate, group_thousands};
 pub use quantity::{Quantity, QuantityError};
+pub use role::{NewPassword, PasswordError, Permission, Role, Username, UsernameError};
 pub use sku::{Sku, SkuError};
 pub use stock::{Shortage, demand_by_product, shortages};
 

@@ -8,11 +8,13 @@ use axum::routing::get;
 use time::{OffsetDateTime, Time};
 
 use super::AppState;
+use super::session::{CurrentUser, Me};
 use super::stock::StockItem;
 use super::templates::{datetime, render, units};
 use crate::db::orders::OrderFilter;
 use crate::db::products::ProductFilter;
 use crate::domain::OrderStatus;
+use crate::domain::Permission;
 use crate::error::AppResult;
 
 pub fn router() -> Router<AppState> {
@@ -31,6 +33,7 @@ pub struct RecentOrder {
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
+    pub me: Option<Me>,
     pub today: String,
     pub confirmed_today: String,
     pub gross_today: String,
@@ -38,7 +41,8 @@ pub struct DashboardPage {
     pub recent: Vec<RecentOrder>,
 }
 
-async fn show_dashboard(State(st): State<AppState>) -> AppResult<Response> {
+async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> AppResult<Response> {
+    user.require(Permission::ViewOrders)?;
     let midnight = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
     let (count, gross) = st.db.confirmations_since(midnight).await?;
     let low = st
@@ -80,6 +84,7 @@ async fn show_dashboard(State(st): State<AppState>) -> AppResult<Response> {
         })
         .collect();
     Ok(render(&DashboardPage {
+        me: user.me(),
         today: super::templates::date(midnight),
         confirmed_today: units(count),
         gross_today: st.currency.cents(gross),

@@ -12,9 +12,11 @@ use time::{Date, OffsetDateTime, Time};
 use super::AppState;
 use super::extract::Query;
 use super::receipt::{RateLine, rate, rate_lines};
+use super::session::{CurrentUser, Me};
 use super::templates::{PAGE_SIZE, Pager, date, datetime, page_number, qs, render, units};
 use crate::db::invoices::InvoiceFilter;
 use crate::domain::InvoiceNumber;
+use crate::domain::Permission;
 use crate::error::{AppError, AppResult};
 
 pub fn router() -> Router<AppState> {
@@ -47,6 +49,7 @@ pub struct InvoiceItem {
 #[derive(Template)]
 #[template(path = "invoices/list.html")]
 pub struct InvoiceListPage {
+    pub me: Option<Me>,
     pub q: String,
     pub from: String,
     pub to: String,
@@ -68,8 +71,10 @@ fn parse_day(s: &str) -> Result<Option<Date>, String> {
 
 async fn list_invoices(
     State(st): State<AppState>,
+    user: CurrentUser,
     Query(query): Query<InvoiceQuery>,
 ) -> AppResult<Response> {
+    user.require(Permission::ViewInvoices)?;
     let page = page_number(query.page.as_deref())?;
     let from = parse_day(&query.from);
     let to = parse_day(&query.to);
@@ -114,6 +119,7 @@ async fn list_invoices(
         })
         .collect();
     Ok(render(&InvoiceListPage {
+        me: user.me(),
         q: query.q,
         from: query.from,
         to: query.to,
@@ -139,6 +145,7 @@ pub struct InvoiceLineItem {
 #[derive(Template)]
 #[template(path = "invoices/show.html")]
 pub struct InvoicePage {
+    pub me: Option<Me>,
     pub number: String,
     pub issued_on: String,
     pub issued_at: String,
@@ -156,7 +163,12 @@ pub struct InvoicePage {
     pub gross: String,
 }
 
-async fn show_invoice(State(st): State<AppState>, Path(raw): Path<String>) -> AppResult<Response> {
+async fn show_invoice(
+    State(st): State<AppState>,
+    user: CurrentUser,
+    Path(raw): Path<String>,
+) -> AppResult<Response> {
+    user.require(Permission::ViewInvoices)?;
     let missing = || AppError::NotFound(format!("There is no invoice {raw:?}."));
     let number = InvoiceNumber::parse(&raw).map_err(|_| missing())?;
     let inv = st
@@ -169,6 +181,7 @@ async fn show_invoice(State(st): State<AppState>, Path(raw): Path<String>) -> Ap
     let by_rate = rate_lines(&rows, cur);
     let issued: OffsetDateTime = inv.issued_at;
     Ok(render(&InvoicePage {
+        me: user.me(),
         number: inv.number,
         issued_on: date(issued),
         issued_at: datetime(issued),

@@ -10,8 +10,10 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::Query;
 use super::receipt::rate;
+use super::session::{CurrentUser, Me};
 use super::templates::{PAGE_SIZE, Pager, page_number, qs, render, units};
 use crate::db::products::ProductFilter;
+use crate::domain::Permission;
 use crate::error::AppResult;
 
 pub fn router() -> Router<AppState> {
@@ -37,6 +39,7 @@ pub struct CustomerItem {
 #[derive(Template)]
 #[template(path = "customers.html")]
 pub struct CustomersPage {
+    pub me: Option<Me>,
     pub q: String,
     pub customers: Vec<CustomerItem>,
     pub pager: Pager,
@@ -44,8 +47,10 @@ pub struct CustomersPage {
 
 async fn list_customers(
     State(st): State<AppState>,
+    user: CurrentUser,
     Query(query): Query<SearchQuery>,
 ) -> AppResult<Response> {
+    user.require(Permission::ViewMasterData)?;
     let page = page_number(query.page.as_deref())?;
     let mut rows = st
         .db
@@ -65,6 +70,7 @@ async fn list_customers(
         })
         .collect();
     Ok(render(&CustomersPage {
+        me: user.me(),
         q: query.q,
         customers,
         pager,
@@ -82,6 +88,7 @@ pub struct ProductItem {
 #[derive(Template)]
 #[template(path = "products.html")]
 pub struct ProductsPage {
+    pub me: Option<Me>,
     pub q: String,
     pub products: Vec<ProductItem>,
     pub pager: Pager,
@@ -89,8 +96,10 @@ pub struct ProductsPage {
 
 async fn list_products(
     State(st): State<AppState>,
+    user: CurrentUser,
     Query(query): Query<SearchQuery>,
 ) -> AppResult<Response> {
+    user.require(Permission::ViewMasterData)?;
     let page = page_number(query.page.as_deref())?;
     let filter = ProductFilter {
         q: query.q.clone(),
@@ -115,6 +124,7 @@ async fn list_products(
         })
         .collect();
     Ok(render(&ProductsPage {
+        me: user.me(),
         q: query.q,
         products,
         pager,

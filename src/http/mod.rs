@@ -1,10 +1,12 @@
 //! The web layer: one router per area, merged here, plus the layers every request passes.
 
+mod admin;
 mod assets;
 mod dashboard;
 mod extract;
 mod health;
 mod invoices;
+mod login;
 mod master;
 mod order_lines;
 mod orders;
@@ -32,6 +34,7 @@ pub struct AppState {
     pub db: Db,
     pub idem: Idempotency,
     pub currency: Currency,
+    pub sessions: session::SessionConfig,
 }
 
 impl FromRef<AppState> for Db {
@@ -54,10 +57,13 @@ pub fn router(state: AppState) -> Router {
         .merge(invoices::router())
         .merge(master::router())
         .merge(health::router())
+        .merge(login::router())
+        .merge(admin::router())
         .merge(assets::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::require_sign_in))
+        .layer(axum::middleware::from_fn(session::refuse_cross_site))
         .with_state(state)
-        .layer(axum::middleware::from_fn(session::browser_session))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

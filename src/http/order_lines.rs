@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::{Id, Ids, TokenForm};
 use super::orders::{AddLineForm, add_line_scope, order_page, remove_line_scope};
-use super::session::BrowserSession;
+use super::session::CurrentUser;
 use super::templates::render_status;
-use crate::domain::{Quantity, Sku};
+use crate::domain::{Permission, Quantity, Sku};
 use crate::error::AppResult;
 use crate::ops::{AddLine, RemoveLine};
 
@@ -32,12 +32,13 @@ pub struct AddForm {
 
 async fn add_line(
     State(st): State<AppState>,
-    session: BrowserSession,
+    user: CurrentUser,
     Id(order_id): Id,
     form: TokenForm<AddForm>,
 ) -> AppResult<Response> {
+    user.require(Permission::EditOrders)?;
     let claim = st.idem.claim(
-        &session.subject(),
+        &user.subject(),
         add_line_scope(order_id),
         &form.token,
         form.pairs(),
@@ -58,7 +59,7 @@ async fn add_line(
                 product_id: product.id,
                 sku: product.sku,
                 quantity,
-                actor: session.actor(),
+                actor: user.actor(),
             };
             Ok(st
                 .idem
@@ -74,7 +75,7 @@ async fn add_line(
                 sku_error: product.err(),
                 quantity_error: quantity.err().map(|e| e.to_string()),
             };
-            let page = order_page(&st, &session, order_id, add, Vec::new(), None).await?;
+            let page = order_page(&st, &user, order_id, add, Vec::new(), None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -85,15 +86,16 @@ pub struct RemoveForm {}
 
 async fn remove_line(
     State(st): State<AppState>,
-    session: BrowserSession,
+    user: CurrentUser,
     Ids(order_id, line_id): Ids,
     form: TokenForm<RemoveForm>,
 ) -> AppResult<Response> {
+    user.require(Permission::EditOrders)?;
     // The line is part of the fingerprint: one remove token cannot be replayed on another line.
     let line = line_id.to_string();
     let fields = form.pairs().chain([("line", line.as_str())]);
     let claim = st.idem.claim(
-        &session.subject(),
+        &user.subject(),
         remove_line_scope(order_id),
         &form.token,
         fields,
@@ -101,7 +103,7 @@ async fn remove_line(
     let action = RemoveLine {
         order_id,
         line_id,
-        actor: session.actor(),
+        actor: user.actor(),
     };
     Ok(st
         .idem

@@ -10,10 +10,11 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::extract::{Id, Query, TokenForm};
-use super::session::BrowserSession;
+use super::session::CurrentUser;
+use super::session::Me;
 use super::templates::{PAGE_SIZE, Pager, datetime, page_number, qs, render, render_status, units};
 use crate::db::orders::{OrderFilter, OrderRow};
-use crate::domain::{Money, OrderStatus, PricedLine, Quantity, TaxRate, totals};
+use crate::domain::{Money, OrderStatus, Permission, PricedLine, Quantity, TaxRate, totals};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Scope;
 use crate::ops::{CreateOrder, ShortLine};
@@ -50,6 +51,7 @@ pub struct OrderItem {
 #[derive(Template)]
 #[template(path = "orders/list.html")]
 pub struct OrderListPage {
+    pub me: Option<Me>,
     pub q: String,
     pub status: String,
     pub orders: Vec<OrderItem>,
@@ -58,8 +60,10 @@ pub struct OrderListPage {
 
 async fn list_orders(
     State(st): State<AppState>,
+    user: CurrentUser,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Response> {
+    user.require(Permission::ViewOrders)?;
     let page = page_number(query.page.as_deref())?;
     let status = match query.status.as_str() {
         "" | "draft" | "confirmed" | "cancelled" => query.status.clone(),
@@ -98,6 +102,7 @@ async fn list_orders(
         })
         .collect();
     Ok(render(&OrderListPage {
+        me: user.me(),
         q: query.q,
         status,
         orders,
@@ -122,6 +127,7 @@ pub struct CustomerChoice {
 #[derive(Template)]
 #[template(path = "orders/new.html")]
 pub struct NewOrderPage {
+    pub me: Option<Me>,
     pub q: String,
     pub customers: Vec<CustomerChoice>,
     pub reference: String,
@@ -135,16 +141,17 @@ const PICKER_SIZE: i64 = 200;
 
 async fn new_order(
     State(st): State<AppState>,
-    session: BrowserSession,
+    user: CurrentUser,
     Query(query): Query<NewQuery>,
 ) -> AppResult<Response> {
-    let page = new_order_page(&st, &session, &query.q, None, String::new(), None, None).await?;
+    user.require(Permission::EditOrders)?;
+    let page = new_order_page(&st, &user, &query.q, None, String::new(), None, None).await?;
     Ok(render(&page))
 }
 
 async fn new_order_page(
     st: &AppState,
-    session: &BrowserSession,
+    user: &CurrentUser,
     q: &str,
     selected: Option<i64>,
     reference: String,
@@ -153,6 +160,7 @@ async fn new_order_page(
 ) -> AppResult<NewOrderPage> {
     let rows = st.db.search_customers(q, PICKER_SIZE, 0).await?;
     Ok(NewOrderPage {
+        me: user.me(),
         q: q.to_string(),
         customers: rows
             .into_iter()
@@ -163,7 +171,7 @@ async fn new_order_page(
             })
             .collect(),
         reference,
-        token: st.idem.issue(&session.subject(), &create_scope()),
+        token: st.idem.issue(&user.subject(), &create_scope()),
         customer_error,
         reference_error,
     })
@@ -186,15 +194,13 @@ pub struct CreateForm {
 
 async fn create_order(
     State(st): State<AppState>,
-    session: BrowserSession,
+    user: CurrentUser,
     form: TokenForm<CreateForm>,
 ) -> AppResult<Response> {
-    let claim = st.idem.claim(
-        &session.subject(),
-        create_scope(),
-        &form.token,
-        form.pairs(),
-    )?;
+    user.require(Permission::EditOrders)?;
+    let claim = st
+        .idem
+        .claim(&user.subject(), create_scope(), &form.token, form.pairs())?;
     let customer_id = form
         .data
         .customer_id
@@ -215,7 +221,7 @@ async fn create_order(
     if customer_error.is_some() || reference_error.is_some() {
         let mut page = new_order_page(
             &st,
-            &session,
+            &user,
             "",
             customer_id,
             reference,
@@ -231,7 +237,7 @@ async fn create_order(
     let action = CreateOrder {
         customer_id: customer_id.unwrap_or_default(),
         reference,
-        actor: session.actor(),
+        actor: user.actor(),
     };
     Ok(st
         .idem
@@ -273,6 +279,8 @@ pub struct ProductOption {
 #[derive(Template)]
 #[template(path = "orders/show.html")]
 pub struct OrderPage {
+    pub me: Option<Me>,
+    pub can_confirm: bool,
     pub id: i64,
     pub customer: String,
     pub customer_code: String,
@@ -297,10 +305,11 @@ pub struct OrderPage {
 
 async fn show_order(
     State(st): State<AppState>,
-    session: BrowserSession,
+    user: CurrentUser,
     Id(id): Id,
 ) -> AppResult<Response> {
-    let page = order_page(&st, &session, id, AddLineForm::default(), Vec::new(), None).await?;
+    user.require(Permission::ViewOrders)?;
+    let page = order_page(&st, &user, id, AddLineForm::default(), Vec::new(), None).await?;
     Ok(render(&page))
 }
 
@@ -332,7 +341,7 @@ const SUGGESTIONS: i64 = 200;
 /// `shortages` lists the lines stock could not cover on a refused confirmation.
 pub async fn order_page(
     st: &AppState,
-    session: &BrowserSession,
+    user: &CurrentUser,
     id: i64,
     mut add: AddLineForm,
     shortages: Vec<ShortLine>,
@@ -345,7 +354,7 @@ pub async fn order_page(
         .ok_or_else(|| AppError::NotFound(format!("There is no order {id}.")))?;
     let status = OrderStatus::from_db(&order.status);
     let rows = st.db.order_lines(id).await?;
-    let subject = session.subject();
+    let subject = user.subject();
     let short_skus: Vec<&str> = shortages.iter().map(|s| s.sku.as_str()).collect();
     let mut lines = Vec::with_capacity(rows.len());
     let mut amounts = Vec::with_capacity(rows.len());
@@ -370,7 +379,7 @@ pub async fn order_page(
             tax_rate: rate.to_string(),
             net: a.map(|a| st.currency.show(a.net)).unwrap_or_default(),
             in_stock: units(r.stock_on_hand),
-            remove_token: if status.is_editable() {
+            remove_token: if status.is_editable() && user.role.can(Permission::EditOrders) {
                 st.idem.issue(&subject, &remove_line_scope(id))
             } else {
                 String::new()
@@ -378,7 +387,8 @@ pub async fn order_page(
         });
     }
     let t = totals(amounts.iter().map(|(r, a)| (*r, a)));
-    let editable = status.is_editable();
+    let editable = status.is_editable() && user.role.can(Permission::EditOrders);
+    let can_confirm = status.is_editable() && user.role.can(Permission::ConfirmOrders);
     if editable && add.token.is_empty() {
         add.token = st.idem.issue(&subject, &add_line_scope(id));
     }
@@ -396,6 +406,8 @@ pub async fn order_page(
         Vec::new()
     };
     Ok(OrderPage {
+        me: user.me(),
+        can_confirm,
         id,
         customer: order.customer_name,
         customer_code: order.customer_code,
@@ -413,7 +425,7 @@ pub async fn order_page(
         add,
         products,
         revision: order.revision,
-        confirm_token: if editable {
+        confirm_token: if can_confirm {
             st.idem.issue(&subject, &confirm_scope(id))
         } else {
             String::new()

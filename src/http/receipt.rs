@@ -10,10 +10,11 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::{Id, TokenForm};
 use super::orders::{AddLineForm, confirm_scope, order_page};
-use super::session::BrowserSession;
+use super::session::CurrentUser;
+use super::session::Me;
 use super::templates::{Currency, datetime, render, render_status, units};
 use crate::db::invoices::InvoiceLineRow;
-use crate::domain::{OrderStatus, TaxRate};
+use crate::domain::{OrderStatus, Permission, TaxRate};
 use crate::error::{AppError, AppResult};
 use crate::ops::{ConfirmOrder, order_path};
 
@@ -31,12 +32,13 @@ pub struct ConfirmForm {
 
 async fn confirm_order(
     State(st): State<AppState>,
-    session: BrowserSession,
+    user: CurrentUser,
     Id(order_id): Id,
     form: TokenForm<ConfirmForm>,
 ) -> AppResult<Response> {
+    user.require(Permission::ConfirmOrders)?;
     let claim = st.idem.claim(
-        &session.subject(),
+        &user.subject(),
         confirm_scope(order_id),
         &form.token,
         form.pairs(),
@@ -49,7 +51,7 @@ async fn confirm_order(
     let action = ConfirmOrder {
         order_id,
         revision,
-        actor: session.actor(),
+        actor: user.actor(),
         currency: st.currency.code.clone(),
         faults: st.db.faults_handle(),
     };
@@ -58,7 +60,7 @@ async fn confirm_order(
         // Nothing changed: show the order with every short line and what is available.
         Err(AppError::ShortStock(short)) => {
             let page =
-                order_page(&st, &session, order_id, AddLineForm::default(), short, None).await?;
+                order_page(&st, &user, order_id, AddLineForm::default(), short, None).await?;
             Ok(render_status(axum::http::StatusCode::CONFLICT, &page))
         }
         Err(e) => Err(e),
@@ -84,6 +86,7 @@ pub struct RateLine {
 #[derive(Template)]
 #[template(path = "orders/confirmation.html")]
 pub struct ConfirmationPage {
+    pub me: Option<Me>,
     pub order_id: i64,
     pub reference: String,
     pub invoice_number: String,
@@ -99,7 +102,12 @@ pub struct ConfirmationPage {
 }
 
 /// The receipt. Always the same page for a confirmed order, however it was reached.
-async fn show_confirmation(State(st): State<AppState>, Id(order_id): Id) -> AppResult<Response> {
+async fn show_confirmation(
+    State(st): State<AppState>,
+    user: CurrentUser,
+    Id(order_id): Id,
+) -> AppResult<Response> {
+    user.require(Permission::ViewOrders)?;
     let order = st
         .db
         .find_order(order_id)
@@ -117,6 +125,7 @@ async fn show_confirmation(State(st): State<AppState>, Id(order_id): Id) -> AppR
     let cur = &st.currency;
     let by_rate = rate_lines(&rows, cur);
     let page = ConfirmationPage {
+        me: user.me(),
         order_id,
         reference: order.reference,
         invoice_number: invoice.number,

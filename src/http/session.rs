@@ -1,36 +1,86 @@
-//! The browser session: a random id in an HttpOnly, SameSite=Lax cookie, set on the first GET.
+//! Signing in: the session cookie, the signed-in user, and the gate in front of every page.
 //!
-//! Form tokens are bound to it (until sign-in binds them to a user), so a token copied into
-//! another browser is refused. Only GET and HEAD responses ever set the cookie: a POST, and so a
-//! replayed POST, never carries Set-Cookie.
+//! Sessions live in the database (any server serves any request; a restart signs nobody out).
+//! The cookie is HttpOnly and SameSite=Lax (and Secure when configured); only the SHA-256 of
+//! its token is stored. Every path but the public ones requires a live session.
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 
+use super::AppState;
+use super::templates::qs;
+use crate::auth::session_hash;
+use crate::db::users::SessionLifetimes;
+use crate::domain::{Permission, Role};
 use crate::error::AppError;
 
-pub const COOKIE: &str = "orderdesk_browser";
+pub const COOKIE: &str = "orderdesk_session";
 
-/// The browser session of the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrowserSession(String);
+/// Session settings, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    pub lifetimes: SessionLifetimes,
+    /// Mark the cookie `Secure` (the site is served over TLS).
+    pub secure_cookies: bool,
+}
 
-impl BrowserSession {
+/// The signed-in user of the request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub(crate) session_hash: String,
+}
+
+/// What the page header shows of the signed-in user.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
+}
+
+impl CurrentUser {
     /// What form tokens are bound to.
     pub fn subject(&self) -> String {
-        format!("browser:{}", self.0)
+        format!("user:{}", self.id)
     }
 
-    /// Who did it, for the audit trail and the receipt.
+    /// Who did it, for the audit trail, the ledger and the receipt.
     pub fn actor(&self) -> String {
-        format!("browser {}", &self.0[..8])
+        self.username.clone()
+    }
+
+    /// Refuse with a 403 page unless the user's role allows `p`.
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        if self.role.can(p) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "Your role ({}) does not allow this. Nothing was changed; ask an admin if you need it.",
+                self.role
+            )))
+        }
+    }
+
+    pub fn me(&self) -> Option<Me> {
+        Some(Me {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role.as_str(),
+            is_admin: self.role == Role::Admin,
+        })
     }
 }
 
-fn from_cookie_header(headers: &axum::http::HeaderMap) -> Option<BrowserSession> {
+/// The session token in the request's cookie, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -39,49 +89,179 @@ fn from_cookie_header(headers: &axum::http::HeaderMap) -> Option<BrowserSession>
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == COOKIE)
         .map(|(_, v)| v.trim())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(|v| BrowserSession(v.to_ascii_lowercase()))
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
 }
 
-/// Middleware: find or start the browser session and make it available to handlers.
-pub async fn browser_session(mut req: Request, next: Next) -> Response {
-    let existing = from_cookie_header(req.headers());
-    let fresh = match (&existing, req.method()) {
-        (None, &Method::GET | &Method::HEAD) => {
-            Some(BrowserSession(uuid::Uuid::new_v4().simple().to_string()))
-        }
-        _ => None,
+/// `Set-Cookie` for a new session, or (with `None`) one that removes it.
+pub fn set_cookie(cfg: &SessionConfig, token: Option<&str>) -> HeaderValue {
+    let secure = if cfg.secure_cookies { "; Secure" } else { "" };
+    let value = match token {
+        Some(t) => format!(
+            "{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            cfg.lifetimes.absolute.whole_seconds()
+        ),
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     };
-    if let Some(session) = existing.clone().or_else(|| fresh.clone()) {
-        req.extensions_mut().insert(session);
-    }
-    let mut res = next.run(req).await;
-    if let Some(session) = fresh {
-        let cookie = format!(
-            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000",
-            session.0
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    res
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("orderdesk_session=; Max-Age=0"))
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
+/// Paths anyone may open.
+pub fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/healthz" | "/readyz") || path.starts_with("/static/")
+}
+
+/// Middleware: find the signed-in user, or send the browser to sign in.
+pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(token) = cookie_token(req.headers()) {
+        let hash = session_hash(&token);
+        match st.db.find_session(&hash, st.sessions.lifetimes).await {
+            Ok(Some(row)) => {
+                if let Some(role) = Role::parse(&row.role) {
+                    if crate::db::now() - row.last_seen_at > time::Duration::minutes(1)
+                        && let Err(e) = st.db.touch_session(&hash).await
+                    {
+                        tracing::warn!(error = %e, "could not record session activity");
+                    }
+                    req.extensions_mut().insert(CurrentUser {
+                        id: row.user_id,
+                        username: row.username,
+                        display_name: row.display_name,
+                        role,
+                        session_hash: hash,
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+    if req.extensions().get::<CurrentUser>().is_some() || is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    // Back to where the clerk was going after signing in: the page itself for a GET, the
+    // page the form was on for a POST.
+    let target = if matches!(*req.method(), Method::GET | Method::HEAD) {
+        req.uri().path_and_query().map(|p| p.as_str().to_string())
+    } else {
+        same_origin_referer_path(req.headers())
+    };
+    let next_path = target
+        .filter(|p| safe_next(p))
+        .unwrap_or_else(|| "/".into());
+    Redirect::to(&format!("/login?next={}", qs(&next_path))).into_response()
+}
+
+fn same_origin_referer_path(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?;
+    let path = rest.strip_prefix(host)?;
+    path.starts_with('/').then(|| path.to_string())
+}
+
+/// A post-sign-in target must be a path on this site: no scheme, no `//host`, no backslash.
+pub fn safe_next(p: &str) -> bool {
+    p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/login")
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<BrowserSession>()
+            .get::<CurrentUser>()
             .cloned()
-            .ok_or_else(|| {
-                AppError::Forbidden(
-                    "This browser did not send its session cookie, so the form cannot be checked. \
-                 Allow cookies for this site. Nothing was changed."
-                        .into(),
-                )
-            })
+            .ok_or_else(|| AppError::Forbidden("Sign in first.".into()))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<CurrentUser>().cloned())
+    }
+}
+
+/// Middleware: refuse state-changing requests sent by another site (the signed form token
+/// refuses them too; this answers them earlier and more clearly).
+pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && is_cross_site(req.headers())
+    {
+        return AppError::Forbidden(
+            "This form was sent from another web site. Nothing was changed. Use the form on orderdesk's own page."
+                .into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_detection() {
+        assert!(!is_cross_site(&headers(&[])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(!is_cross_site(&headers(&[
+            ("origin", "http://a.example:8080"),
+            ("host", "a.example:8080")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "a.example")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "null"),
+            ("host", "a.example")
+        ])));
+    }
+
+    #[test]
+    fn next_targets_stay_on_site() {
+        assert!(safe_next("/orders/5"));
+        assert!(!safe_next("//evil.example/"));
+        assert!(!safe_next("https://evil.example/"));
+        assert!(!safe_next("/\\evil"));
+        assert!(!safe_next("/login?next=/"));
     }
 }

@@ -9,8 +9,10 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::extract::Query;
+use super::session::{CurrentUser, Me};
 use super::templates::{PAGE_SIZE, Pager, datetime, page_number, qs, render, units};
 use crate::db::products::ProductFilter;
+use crate::domain::Permission;
 use crate::domain::Sku;
 use crate::error::{AppError, AppResult};
 
@@ -41,6 +43,7 @@ pub struct StockItem {
 #[derive(Template)]
 #[template(path = "stock/list.html")]
 pub struct StockListPage {
+    pub me: Option<Me>,
     pub q: String,
     pub low_only: bool,
     pub items: Vec<StockItem>,
@@ -49,8 +52,10 @@ pub struct StockListPage {
 
 async fn list_stock(
     State(st): State<AppState>,
+    user: CurrentUser,
     Query(query): Query<StockQuery>,
 ) -> AppResult<Response> {
+    user.require(Permission::ViewStock)?;
     let page = page_number(query.page.as_deref())?;
     let low_only = matches!(query.low.as_str(), "1" | "on" | "true");
     let filter = ProductFilter {
@@ -81,6 +86,7 @@ async fn list_stock(
         })
         .collect();
     Ok(render(&StockListPage {
+        me: user.me(),
         q: query.q,
         low_only,
         items,
@@ -102,6 +108,7 @@ pub struct LedgerItem {
 #[derive(Template)]
 #[template(path = "stock/show.html")]
 pub struct StockPage {
+    pub me: Option<Me>,
     pub sku: String,
     pub name: String,
     pub on_hand: String,
@@ -119,9 +126,11 @@ pub struct LedgerQuery {
 
 async fn show_stock(
     State(st): State<AppState>,
+    user: CurrentUser,
     Path(raw): Path<String>,
     Query(query): Query<LedgerQuery>,
 ) -> AppResult<Response> {
+    user.require(Permission::ViewStock)?;
     let page = page_number(query.page.as_deref())?;
     let missing = || AppError::NotFound(format!("There is no product with SKU {raw:?}."));
     let sku = Sku::parse(&raw).map_err(|_| missing())?;
@@ -157,6 +166,7 @@ async fn show_stock(
         })
         .collect();
     Ok(render(&StockPage {
+        me: user.me(),
         sku: product.sku,
         name: product.name,
         on_hand: units(product.stock_on_hand),

@@ -34,6 +34,7 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    pub me: Option<super::session::Me>,
     pub code: u16,
     pub title: String,
     pub message: String,
@@ -43,6 +44,7 @@ pub struct ErrorPage {
 impl ErrorPage {
     pub fn new(status: StatusCode, title: &str, message: String, hint: &str) -> Self {
         ErrorPage {
+            me: None,
             code: status.as_u16(),
             title: title.to_string(),
             message,
@@ -56,6 +58,7 @@ impl ErrorPage {
 #[derive(Template)]
 #[template(path = "pending.html")]
 pub struct PendingPage {
+    pub me: Option<super::session::Me>,
     pub location: String,
 }
 

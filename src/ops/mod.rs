@@ -4,9 +4,11 @@
 
 mod confirm;
 mod orders;
+mod users;
 
 pub use confirm::{ConfirmOrder, ShortLine};
 pub use orders::{AddLine, CreateOrder, RemoveLine};
+pub use users::{AddUser, DisableUser, USERS_PATH};
 
 /// Where the receipt of an order lives.
 pub fn confirmation_path(order_id: i64) -> String {

@@ -2,6 +2,8 @@
 
 use axum::http::StatusCode;
 
+use orderdesk::domain::Role;
+
 use crate::helpers::{TestApp, db_test, set};
 
 db_test!(
@@ -116,7 +118,7 @@ db_test!(
             StatusCode::FORBIDDEN
         );
         // Another browser's token, and this order's token used on another order.
-        let stranger = app.new_browser();
+        let stranger = app.browser_as("clerk2", Role::Clerk).await;
         assert_eq!(
             stranger.post(&path, &form).await.status,
             StatusCode::FORBIDDEN
@@ -199,10 +201,7 @@ db_test!(
         // A form post that is not a form, or has no fields at all.
         let raw = axum::http::Request::post(format!("/orders/{order}/confirm"))
             .header("content-type", "application/json")
-            .header(
-                "cookie",
-                "orderdesk_browser=00000000000000000000000000000000",
-            )
+            .header("cookie", app.browser.cookie())
             .body(axum::body::Body::from("{}"))
             .unwrap();
         assert_eq!(

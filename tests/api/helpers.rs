@@ -1,8 +1,8 @@
 //! The test harness: a fresh database per test on the backend under test, the application
 //! router driven in-process, and small helpers to read forms out of pages.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use orderdesk::db::customers::{self, NewCustomer};
 use orderdesk::db::products::{self, NewProduct};
 use orderdesk::db::{Db, DbOptions, orders};
+use orderdesk::domain::{NewPassword, Role, Username};
 use orderdesk::http::{AppState, router};
 use orderdesk::server::{ServerConfig, state};
 use scraper::{Html, Selector};
@@ -19,6 +20,11 @@ use sqlx::Connection;
 use tower::ServiceExt;
 
 pub const PG_ENV: &str = "ORDERDESK_TEST_POSTGRES_URL";
+
+/// Every test user's password.
+pub fn password_of(name: &str) -> String {
+    format!("password of {name}")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -159,18 +165,50 @@ impl TestApp {
             currency: "EUR".into(),
             secret: Some("test secret".into()),
             key_retention: Duration::from_secs(7 * 86_400),
+            session_idle: Duration::from_secs(3600),
+            session_absolute: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
         };
         let state = state(db.clone(), &cfg).await.expect("application state");
         let router = router(state.clone());
         let browser = Browser::new(router.clone());
-        Some(TestApp {
+        let app = TestApp {
             router,
             db,
             state,
             backend,
             browser,
             cleanup: Arc::new(cleanup),
-        })
+        };
+        app.user("clerk", Role::Clerk).await;
+        app.browser.sign_in("clerk", &password_of("clerk")).await;
+        Some(app)
+    }
+
+    /// Create a user (password: [`password_of`]) unless it exists.
+    pub async fn user(&self, name: &str, role: Role) {
+        if self.db.find_user(name).await.unwrap().is_none() {
+            let username = Username::parse(name).unwrap();
+            let password = NewPassword::parse(&password_of(name)).unwrap();
+            orderdesk::users::add_user(
+                &self.db,
+                &username,
+                &format!("Test {name}"),
+                role,
+                password,
+                "test",
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    /// A new browser signed in as `name` with `role` (the user is created if needed).
+    pub async fn browser_as(&self, name: &str, role: Role) -> Browser {
+        self.user(name, role).await;
+        let b = self.new_browser();
+        b.sign_in(name, &password_of(name)).await;
+        b
     }
 
     /// Keeps the database alive until dropped. A test body's `async move` block captures only
@@ -179,7 +217,7 @@ impl TestApp {
         Arc::clone(&self.cleanup)
     }
 
-    /// Another browser with its own session.
+    /// Another browser, not signed in.
     pub fn new_browser(&self) -> Browser {
         Browser::new(self.router.clone())
     }
@@ -285,11 +323,12 @@ impl TestApp {
     }
 }
 
-/// A browser: a session cookie and the router.
+/// A browser: the router and a cookie jar holding the session cookie. Clones share the jar,
+/// like tabs of one browser.
 #[derive(Clone)]
 pub struct Browser {
     router: Router,
-    cookie: String,
+    session: Arc<Mutex<Option<String>>>,
 }
 
 /// A response, read whole.
@@ -354,11 +393,46 @@ impl Browser {
     fn new(router: Router) -> Self {
         Browser {
             router,
-            cookie: uuid::Uuid::new_v4().simple().to_string(),
+            session: Arc::new(Mutex::new(None)),
         }
     }
 
-    pub async fn request(&self, req: Request<Body>) -> Page {
+    /// The `Cookie` header this browser sends.
+    pub fn cookie(&self) -> String {
+        match &*self.session.lock().unwrap() {
+            Some(token) => format!("orderdesk_session={token}"),
+            None => String::new(),
+        }
+    }
+
+    /// Sign in through the sign-in form; panics unless it works.
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        let page = self.try_sign_in(username, password).await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-in as {username}: {}",
+            page.body
+        );
+    }
+
+    pub async fn try_sign_in(&self, username: &str, password: &str) -> Page {
+        let fields = [
+            ("username".to_string(), username.to_string()),
+            ("password".to_string(), password.to_string()),
+            ("next".to_string(), "/".to_string()),
+        ];
+        self.post("/login", &fields).await
+    }
+
+    /// Send `req` with this browser's cookie (unless it carries its own) and keep any session
+    /// cookie the answer sets.
+    pub async fn request(&self, mut req: Request<Body>) -> Page {
+        let cookie = self.cookie();
+        if !cookie.is_empty() && !req.headers().contains_key(header::COOKIE) {
+            req.headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
         let res = self
             .router
             .clone()
@@ -367,6 +441,13 @@ impl Browser {
             .expect("infallible router");
         let status = res.status();
         let headers = res.headers().clone();
+        for v in headers.get_all(header::SET_COOKIE) {
+            let v = v.to_str().unwrap_or_default();
+            if let Some(rest) = v.strip_prefix("orderdesk_session=") {
+                let token = rest.split(';').next().unwrap_or_default();
+                *self.session.lock().unwrap() = (!token.is_empty()).then(|| token.to_string());
+            }
+        }
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
         Page {
             status,
@@ -376,16 +457,12 @@ impl Browser {
     }
 
     pub fn get_request(&self, path: &str) -> Request<Body> {
-        Request::get(path)
-            .header(header::COOKIE, format!("orderdesk_browser={}", self.cookie))
-            .body(Body::empty())
-            .unwrap()
+        Request::get(path).body(Body::empty()).unwrap()
     }
 
     pub fn post_request(&self, path: &str, fields: &[(String, String)]) -> Request<Body> {
         let body = serde_urlencoded::to_string(fields).unwrap();
         Request::post(path)
-            .header(header::COOKIE, format!("orderdesk_browser={}", self.cookie))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .unwrap()

@@ -1,0 +1,223 @@
+//! Users, their sessions, and failed sign-ins.
+
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{Db, DbResult, Tx, now, on_pool, on_tx};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: OffsetDateTime,
+    pub disabled_at: Option<OffsetDateTime>,
+}
+
+/// The signed-in user behind a live session.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub last_seen_at: OffsetDateTime,
+}
+
+/// How long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetimes {
+    /// Signed out after this long without a request.
+    pub idle: time::Duration,
+    /// Signed out this long after sign-in, whatever happens.
+    pub absolute: time::Duration,
+}
+
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, display_name, role, password_hash, created_at, disabled_at FROM users ",
+            $rest
+        )
+    };
+}
+
+impl Db {
+    pub async fn find_user(&self, username: &str) -> DbResult<Option<UserRow>> {
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, UserRow>(select_users!("WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(c)
+            .await)?,
+        )
+    }
+
+    pub async fn list_users(&self) -> DbResult<Vec<UserRow>> {
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, UserRow>(select_users!("ORDER BY username"))
+            .fetch_all(c)
+            .await)?,
+        )
+    }
+
+    /// The user of a live session: not expired, not idle too long, user not disabled.
+    pub async fn find_session(
+        &self,
+        id_hash: &str,
+        life: SessionLifetimes,
+    ) -> DbResult<Option<SessionRow>> {
+        let t = now();
+        Ok(on_pool!(self, c => sqlx::query_as::<_, SessionRow>(
+            "SELECT u.id AS user_id, u.username, u.display_name, u.role, s.last_seen_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled_at IS NULL",
+        )
+        .bind(id_hash)
+        .bind(t)
+        .bind(t - life.idle)
+        .fetch_optional(c)
+        .await)?)
+    }
+
+    /// Start a session; returns nothing but stores only the hash of the cookie's token.
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        life: SessionLifetimes,
+    ) -> DbResult<()> {
+        let t = now();
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(t)
+        .bind(t + life.absolute)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        // Expired sessions of anyone go as a side effect of signing in: no separate job needed.
+        on_tx!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(t)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record activity, at most once a minute per session (a write per request would be waste).
+    pub async fn touch_session(&self, id_hash: &str) -> DbResult<()> {
+        let t = now();
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(t)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// End a session, on every server at once (they all read the same table).
+    pub async fn delete_session(&self, id_hash: &str) -> DbResult<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Failed sign-ins since `since` for this user name and for this address.
+    pub async fn login_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: OffsetDateTime,
+    ) -> DbResult<(i64, i64)> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, (i64, i64)>(
+            "SELECT (SELECT COUNT(*) FROM login_failures WHERE username = $1 AND at > $3), \
+                    (SELECT COUNT(*) FROM login_failures WHERE address = $2 AND at > $3)",
+        )
+        .bind(username)
+        .bind(address)
+        .bind(since)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    pub async fn record_login_failure(&self, username: &str, address: &str) -> DbResult<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query("INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(address)
+            .bind(now())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A new user; the password arrives already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+}
+
+pub async fn insert(tx: &mut Tx, u: &NewUser<'_>) -> DbResult<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(u.username)
+    .bind(u.display_name)
+    .bind(u.role)
+    .bind(u.password_hash)
+    .bind(now())
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Disable a user and end all their sessions; false when there is no such active user.
+pub async fn disable(tx: &mut Tx, user_id: i64) -> DbResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+        .bind(user_id)
+        .bind(now())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Set a new password hash and end all the user's sessions.
+pub async fn set_password(tx: &mut Tx, user_id: i64, password_hash: &str) -> DbResult<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
