@@ -30,6 +30,10 @@ pub enum AppError {
     /// A duplicate whose original is still running past the bounded wait.
     #[error("still processing")]
     StillProcessing { location: String },
+    /// Not an error: a duplicate of a completed form, answered with the recorded outcome
+    /// before any further work (see `Idempotency::claim`).
+    #[error("replayed")]
+    Replayed(Box<crate::idempotency::Executed>),
     /// A lock wait ran past its bound outside the idempotency engine.
     #[error("the database is busy")]
     Busy,
@@ -67,6 +71,7 @@ impl AppError {
             AppError::Conflict(_) | AppError::ShortStock(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::StillProcessing { .. } => StatusCode::ACCEPTED,
+            AppError::Replayed(done) => done.outcome.status,
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(_) | AppError::Render(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -79,6 +84,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let (title, message, hint): (&str, String, &str) = match &self {
+            AppError::Replayed(done) => return done.as_ref().clone().into_response(),
             AppError::NotFound(m) => (
                 "Not found",
                 m.clone(),

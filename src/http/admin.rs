@@ -147,7 +147,14 @@ async fn add_user(
     user.require(Permission::ManageUsers)?;
     let claim = st
         .idem
-        .claim(&user.subject(), add_scope(), &form.token, form.pairs())?;
+        .claim(
+            &st.db,
+            &user.subject(),
+            add_scope(),
+            &form.token,
+            form.pairs(),
+        )
+        .await?;
     let f = &form.data;
     let username = Username::parse(&f.username);
     let display_name = f.display_name.trim().to_string();
@@ -210,12 +217,16 @@ async fn disable_user(
     form: TokenForm<DisableForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ManageUsers)?;
-    let claim = st.idem.claim(
-        &user.subject(),
-        disable_scope(target),
-        &form.token,
-        form.pairs(),
-    )?;
+    let claim = st
+        .idem
+        .claim(
+            &st.db,
+            &user.subject(),
+            disable_scope(target),
+            &form.token,
+            form.pairs(),
+        )
+        .await?;
     if target == user.id {
         return Err(AppError::Conflict(
             "You cannot disable your own account.".into(),

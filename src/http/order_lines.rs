@@ -37,12 +37,16 @@ async fn add_line(
     form: TokenForm<AddForm>,
 ) -> AppResult<Response> {
     user.require(Permission::EditOrders)?;
-    let claim = st.idem.claim(
-        &user.subject(),
-        add_line_scope(order_id),
-        &form.token,
-        form.pairs(),
-    )?;
+    let claim = st
+        .idem
+        .claim(
+            &st.db,
+            &user.subject(),
+            add_line_scope(order_id),
+            &form.token,
+            form.pairs(),
+        )
+        .await?;
     let quantity = Quantity::parse(&form.data.quantity);
     let product = match Sku::parse(&form.data.sku) {
         Err(e) => Err(e.to_string()),
@@ -94,12 +98,16 @@ async fn remove_line(
     // The line is part of the fingerprint: one remove token cannot be replayed on another line.
     let line = line_id.to_string();
     let fields = form.pairs().chain([("line", line.as_str())]);
-    let claim = st.idem.claim(
-        &user.subject(),
-        remove_line_scope(order_id),
-        &form.token,
-        fields,
-    )?;
+    let claim = st
+        .idem
+        .claim(
+            &st.db,
+            &user.subject(),
+            remove_line_scope(order_id),
+            &form.token,
+            fields,
+        )
+        .await?;
     let action = RemoveLine {
         order_id,
         line_id,

@@ -200,7 +200,14 @@ async fn create_order(
     user.require(Permission::EditOrders)?;
     let claim = st
         .idem
-        .claim(&user.subject(), create_scope(), &form.token, form.pairs())?;
+        .claim(
+            &st.db,
+            &user.subject(),
+            create_scope(),
+            &form.token,
+            form.pairs(),
+        )
+        .await?;
     let customer_id = form
         .data
         .customer_id

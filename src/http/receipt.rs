@@ -37,12 +37,16 @@ async fn confirm_order(
     form: TokenForm<ConfirmForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ConfirmOrders)?;
-    let claim = st.idem.claim(
-        &user.subject(),
-        confirm_scope(order_id),
-        &form.token,
-        form.pairs(),
-    )?;
+    let claim = st
+        .idem
+        .claim(
+            &st.db,
+            &user.subject(),
+            confirm_scope(order_id),
+            &form.token,
+            form.pairs(),
+        )
+        .await?;
     let revision = form.data.revision.trim().parse::<i64>().map_err(|_| {
         AppError::BadRequest(
             "The form's order revision is missing or malformed. Nothing was changed.".into(),

@@ -112,8 +112,13 @@ impl Idempotency {
     }
 
     /// Verify a submitted token and prepare the claim. `fields` are the form's other fields.
-    pub fn claim<'a>(
+    ///
+    /// A key that already completed is answered here, before the handler validates anything
+    /// against the current state of the database: the duplicate of a form that succeeded must
+    /// replay its outcome, not be judged afresh (`AppError::Replayed` renders that outcome).
+    pub async fn claim<'a>(
         &self,
+        db: &Db,
         subject: &str,
         scope: Scope,
         token: &str,
@@ -125,12 +130,17 @@ impl Idempotency {
                 TokenError::Invalid => AppError::Forbidden(format!("{e}. Nothing was changed.")),
             },
         )?;
-        Ok(Claim {
+        let claim = Claim {
             key: verified.key(),
             subject: subject.to_string(),
             scope,
             fingerprint: fingerprint(fields),
-        })
+        };
+        // Cheap path: a completed duplicate is answered from one indexed read, no write lock.
+        if let Some(record) = db.find_idempotency(claim.key).await? {
+            return Err(AppError::Replayed(Box::new(replay(&claim, record)?)));
+        }
+        Ok(claim)
     }
 
     /// Run `action` exactly once for `claim`'s key, or replay what the first run recorded.

@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod accounts;
 mod concurrency;
 mod confirm;
 mod forms;
+mod fuzz;
 mod pages;
