@@ -136,7 +136,7 @@ db_test!(
                         let v = rng.pick(&vals).clone();
                         parts.push(format!("{}={}", encode(k), encode(&v)));
                     }
-                    if rng.next() % 4 == 0 {
+                    if rng.next().is_multiple_of(4) {
                         parts.push("%ZZ=%G1&&=&==".into());
                     }
                     parts.join("&").into_bytes()
