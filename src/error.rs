@@ -15,6 +15,9 @@ pub enum AppError {
     /// Malformed input: missing fields, wrong types, a missing or malformed form token.
     #[error("{0}")]
     BadRequest(String),
+    /// The request body is over the size limit.
+    #[error("request too large")]
+    TooLarge,
     /// Not allowed: a token issued to someone else or for something else, a cross-site post.
     #[error("{0}")]
     Forbidden(String),
@@ -67,6 +70,7 @@ impl AppError {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) | AppError::ShortStock(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,6 +98,11 @@ impl IntoResponse for AppError {
                 "That request could not be read",
                 m.clone(),
                 "Go back to the form; what you typed is kept there.",
+            ),
+            AppError::TooLarge => (
+                "That form is too large",
+                "The server accepts forms up to 256 KiB. Nothing was changed.".to_string(),
+                "Go back and shorten what you entered.",
             ),
             AppError::Forbidden(m) => (
                 "Not allowed",

@@ -30,3 +30,25 @@ pub async fn record(tx: &mut Tx, event: &AuditEvent<'_>, at: OffsetDateTime) -> 
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// One recorded event, for display.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+impl super::Db {
+    /// The history of one record, oldest first.
+    pub async fn audit_events(&self, entity: &str, entity_id: &str) -> DbResult<Vec<AuditRow>> {
+        Ok(super::on_pool!(self, c => sqlx::query_as::<_, AuditRow>(
+            "SELECT at, actor, action, detail FROM audit_events WHERE entity = $1 AND entity_id = $2 ORDER BY id",
+        )
+        .bind(entity)
+        .bind(entity_id)
+        .fetch_all(c)
+        .await)?)
+    }
+}

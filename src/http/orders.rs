@@ -278,6 +278,13 @@ pub struct AddLineForm {
     pub quantity_error: Option<String>,
 }
 
+pub struct HistoryItem {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
 pub struct ProductOption {
     pub sku: String,
     pub label: String,
@@ -308,6 +315,7 @@ pub struct OrderPage {
     pub confirm_token: String,
     pub shortages: Vec<ShortLine>,
     pub notice: Option<String>,
+    pub history: Vec<HistoryItem>,
 }
 
 async fn show_order(
@@ -412,8 +420,21 @@ pub async fn order_page(
     } else {
         Vec::new()
     };
+    let history = st
+        .db
+        .audit_events("order", &id.to_string())
+        .await?
+        .into_iter()
+        .map(|e| HistoryItem {
+            at: datetime(e.at),
+            actor: e.actor,
+            action: e.action.replace('-', " "),
+            detail: e.detail,
+        })
+        .collect();
     Ok(OrderPage {
         me: user.me(),
+        history,
         can_confirm,
         id,
         customer: order.customer_name,
