@@ -58,6 +58,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
     }
 }
 
+/// The largest form accepted, in bytes.
+pub const FORM_LIMIT: usize = 256 * 1024;
+
 /// A submitted form that carries an idempotency token: the typed fields, the token, and the
 /// raw fields (without the token) for the canonical fingerprint.
 pub struct TokenForm<T> {
@@ -76,7 +79,7 @@ impl<T> TokenForm<T> {
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let is_form = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -87,10 +90,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
                 "Expected a submitted HTML form.".into(),
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let bytes = axum::body::to_bytes(req.into_body(), FORM_LIMIT)
             .await
             .map_err(|e| {
-                AppError::BadRequest(format!("The form could not be read ({}).", e.body_text()))
+                if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest("The form could not be read completely.".into())
+                }
             })?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| AppError::BadRequest("The form is not properly encoded.".into()))?;

@@ -534,3 +534,81 @@ db_test!(
         assert_eq!(clerk_try.status, StatusCode::FORBIDDEN);
     }
 );
+
+db_test!(
+    sessions_end_when_idle_and_at_their_absolute_limit,
+    |app: TestApp| async move {
+        use std::time::Duration;
+        for (idle, absolute) in [(1, 3600), (3600, 1)] {
+            let mut cfg = TestApp::config();
+            cfg.session_idle = Duration::from_secs(idle);
+            cfg.session_absolute = Duration::from_secs(absolute);
+            let server = app.second_server(&cfg).await;
+            let b = crate::helpers::Browser::new(server);
+            b.sign_in("clerk", &password_of("clerk")).await;
+            assert_eq!(b.get("/orders").await.status, StatusCode::OK);
+            tokio::time::sleep(Duration::from_millis(1300)).await;
+            let res = b.get("/orders").await;
+            assert_eq!(
+                res.status,
+                StatusCode::SEE_OTHER,
+                "idle {idle}s, absolute {absolute}s"
+            );
+            assert!(res.location().unwrap().starts_with("/login"));
+        }
+    }
+);
+
+db_test!(
+    oversize_bodies_and_odd_request_ids_are_handled,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let order = app.draft(c, &[]).await;
+        let form = app
+            .browser
+            .get(&format!("/orders/{order}"))
+            .await
+            .form("form#add-line");
+        let huge = set(&set(&form, "sku", &"A".repeat(300 * 1024)), "quantity", "1");
+        let res = app
+            .browser
+            .post(&format!("/orders/{order}/lines"), &huge)
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            res.text("main").unwrap_or_default()
+        );
+        assert!(app.db.order_lines(order).await.unwrap().is_empty());
+
+        let mut req = app.browser.get_request("/healthz");
+        req.headers_mut()
+            .insert("x-request-id", "client-id-42".parse().unwrap());
+        assert_eq!(
+            app.browser
+                .request(req)
+                .await
+                .headers
+                .get("x-request-id")
+                .unwrap(),
+            "client-id-42"
+        );
+        let mut req = app.browser.get_request("/healthz");
+        req.headers_mut().insert(
+            "x-request-id",
+            "no spaces <or> markup please".parse().unwrap(),
+        );
+        let id = app
+            .browser
+            .request(req)
+            .await
+            .headers
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(id.len(), 36, "a fresh id replaces an odd one: {id}");
+    }
+);

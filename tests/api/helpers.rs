@@ -160,15 +160,7 @@ impl TestApp {
         .await
         .expect("connect to the test database");
         db.migrate().await.expect("migrate the test database");
-        let cfg = ServerConfig {
-            bind: "127.0.0.1:0".into(),
-            currency: "EUR".into(),
-            secret: Some("test secret".into()),
-            key_retention: Duration::from_secs(7 * 86_400),
-            session_idle: Duration::from_secs(3600),
-            session_absolute: Duration::from_secs(8 * 3600),
-            secure_cookies: false,
-        };
+        let cfg = TestApp::config();
         let state = state(db.clone(), &cfg).await.expect("application state");
         let router = router(state.clone());
         let browser = Browser::new(router.clone());
@@ -215,6 +207,28 @@ impl TestApp {
     /// the fields it uses, so the harness holds this guard for the whole test.
     pub fn guard(&self) -> Arc<impl Sized + use<>> {
         Arc::clone(&self.cleanup)
+    }
+
+    /// The configuration the harness serves with, for a second server in a test.
+    pub fn config() -> ServerConfig {
+        ServerConfig {
+            bind: "127.0.0.1:0".into(),
+            currency: "EUR".into(),
+            secret: Some("test secret".into()),
+            key_retention: Duration::from_secs(7 * 86_400),
+            session_idle: Duration::from_secs(3600),
+            session_absolute: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+        }
+    }
+
+    /// Another server on this test's database, with `cfg`.
+    pub async fn second_server(&self, cfg: &ServerConfig) -> Router {
+        router(
+            state(self.db.clone(), cfg)
+                .await
+                .expect("application state"),
+        )
     }
 
     /// Another browser, not signed in.
@@ -390,7 +404,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(router: Router) -> Self {
+    pub fn new(router: Router) -> Self {
         Browser {
             router,
             session: Arc::new(Mutex::new(None)),
