@@ -56,11 +56,8 @@ impl Drop for Cleanup {
                         .enable_all()
                         .build()
                         .ok()?;
-                    rt.block_on(async {
-                        let mut c = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        sqlx::query(&sql).execute(&mut c).await.ok()
-                    })
+                    rt.block_on(drop_pg_database(&admin_url, &name));
+                    Some(())
                 })
                 .join();
             }
@@ -115,6 +112,27 @@ fn with_database(admin_url: &str, name: &str) -> String {
     url
 }
 
+/// Create database `name` on the server of `admin_url`; returns its URL.
+pub async fn create_pg_database(admin_url: &str, name: &str) -> String {
+    let mut c = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .await
+        .expect("create the test database");
+    with_database(admin_url, name)
+}
+
+/// Drop database `name`, closing any connection still open to it.
+pub async fn drop_pg_database(admin_url: &str, name: &str) {
+    if let Ok(mut c) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await;
+    }
+}
+
 impl TestApp {
     /// A fresh app on `backend`; `None` when PostgreSQL is not configured (outside CI).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -139,17 +157,8 @@ impl TestApp {
                         return None;
                     }
                 };
-                let mut c = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to the PostgreSQL test server");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut c)
-                    .await
-                    .expect("create the test database");
-                (
-                    with_database(&admin_url, &name),
-                    Cleanup::PostgresDb { admin_url, name },
-                )
+                let url = create_pg_database(&admin_url, &name).await;
+                (url, Cleanup::PostgresDb { admin_url, name })
             }
         };
         let db = Db::connect(&DbOptions {

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod cli;
 mod concurrency;
 mod confirm;
 mod forms;

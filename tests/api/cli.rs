@@ -1,0 +1,124 @@
+//! The `orderdesk` command line, run as an operator would run it (on an SQLite file).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn orderdesk(db: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orderdesk"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run orderdesk");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn operator_commands_work_on_a_fresh_database() {
+    let path = std::env::temp_dir().join(format!("od_cli_{}.db", uuid::Uuid::new_v4().simple()));
+    let db = format!("sqlite:{}", path.display());
+
+    let (ok, out) = orderdesk(&db, &["demo"], None);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("clerk") && out.contains("admin"),
+        "demo prints its users: {out}"
+    );
+    let (ok, out) = orderdesk(&db, &["demo"], None);
+    assert!(ok && out.contains("already loaded"), "{out}");
+
+    let (ok, out) = orderdesk(&db, &["migrate", "status"], None);
+    assert!(
+        ok && out.contains("applied") && !out.contains("PENDING"),
+        "{out}"
+    );
+
+    let (ok, out) = orderdesk(
+        &db,
+        &["user", "add", "Bob", "--role", "accountant"],
+        Some("a long password\n"),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = orderdesk(
+        &db,
+        &["user", "add", "bob", "--role", "clerk"],
+        Some("a long password\n"),
+    );
+    assert!(!ok && out.contains("exists"), "{out}");
+    let (ok, out) = orderdesk(
+        &db,
+        &["user", "add", "carol", "--role", "root"],
+        Some("a long password\n"),
+    );
+    assert!(!ok && out.contains("not a role"), "{out}");
+    let (ok, out) = orderdesk(
+        &db,
+        &["user", "add", "carol", "--role", "clerk"],
+        Some("short\n"),
+    );
+    assert!(!ok && out.contains("at least 10"), "{out}");
+    let (ok, out) = orderdesk(&db, &["user", "disable", "bob"], None);
+    assert!(ok, "{out}");
+    let (ok, out) = orderdesk(&db, &["user", "list"], None);
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.starts_with("bob") && l.contains("disabled")),
+        "{out}"
+    );
+
+    let (ok, out) = orderdesk(&db, &["check"], None);
+    assert!(ok && out.contains("all invariants hold"), "{out}");
+    let (ok, out) = orderdesk(&db, &["purge-keys", "--days", "1"], None);
+    assert!(ok && out.contains("purged 0"), "{out}");
+
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[test]
+fn serve_refuses_a_postgres_schema_it_does_not_expect() {
+    let Ok(admin) = std::env::var(crate::helpers::PG_ENV) else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "PostgreSQL tests may not be skipped under CI"
+        );
+        eprintln!(
+            "SKIPPED: PostgreSQL test ({} is not set)",
+            crate::helpers::PG_ENV
+        );
+        return;
+    };
+    let name = format!("od_cli_{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(crate::helpers::create_pg_database(&admin, &name));
+    let (ok, out) = orderdesk(&url, &["serve", "--bind", "127.0.0.1:0"], None);
+    assert!(!ok && out.contains("orderdesk migrate run"), "{out}");
+    let (ok, out) = orderdesk(&url, &["migrate", "run"], None);
+    assert!(ok && out.contains("applied"), "{out}");
+    let (ok, out) = orderdesk(&url, &["check"], None);
+    assert!(ok, "{out}");
+    rt.block_on(crate::helpers::drop_pg_database(&admin, &name));
+}
