@@ -83,3 +83,31 @@ pub async fn record_sale(
     .await
     .map(|r| r.rows_affected()))?)
 }
+
+/// Move a product's stock by `delta` (goods received, a count corrected) and record it in the
+/// ledger with the balance after; refused by the CHECK constraint if it would go below zero.
+/// Returns the new balance.
+pub async fn adjust(tx: &mut Tx, product_id: i64, delta: i64, actor: &str) -> DbResult<i64> {
+    let balance: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE products SET stock_on_hand = stock_on_hand + $2 WHERE id = $1 RETURNING stock_on_hand",
+    )
+    .bind(product_id)
+    .bind(delta)
+    .fetch_one(c)
+    .await)?;
+    let reason = if delta > 0 { "receipt" } else { "adjustment" };
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, actor, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(product_id)
+    .bind(delta)
+    .bind(balance)
+    .bind(reason)
+    .bind(actor)
+    .bind(super::now())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(balance)
+}

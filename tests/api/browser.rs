@@ -1,0 +1,734 @@
+//! Proof in a real browser: headless Chromium driven through chromedriver double-clicks, goes
+//! Back, reloads and opens two tabs against orderdesk served on loopback, and each scenario ends
+//! with a look at the database and at what the clerk sees.
+//!
+//! Without chromedriver the tests skip with a loud message; under CI (`CI` set) they fail instead.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{Backend, TestApp, password_of};
+
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+];
+
+/// Requests the servers saw, as "METHOD /path", in arrival order.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// One orderdesk server on a loopback port, counting the requests it sees.
+struct Server {
+    addr: SocketAddr,
+    seen: Seen,
+}
+
+async fn serve(router: Router) -> Server {
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let router = router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            log.lock()
+                .unwrap()
+                .push(format!("{} {}", req.method(), req.uri().path()));
+            next.run(req)
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, app).await;
+    });
+    Server { addr, seen }
+}
+
+/// A round-robin TCP balancer over `backends`: each new connection goes to the next server,
+/// like a load balancer in front of several orderdesk servers.
+async fn balancer(backends: Vec<SocketAddr>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut next = 0;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = backends[next % backends.len()];
+            next += 1;
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn count(seen: &Seen, what: &str) -> usize {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.as_str() == what)
+        .count()
+}
+
+/// chromedriver and one Chromium session; both end when this is dropped.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn chromedriver() -> Option<String> {
+    let candidates = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+    candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+}
+
+/// Start a browser, or `None` (with a loud message) when chromedriver is missing outside CI.
+async fn browser(javascript: bool) -> Option<Browser> {
+    let Some(driver_bin) = chromedriver() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromedriver is missing: CI must install chromium and chromium-driver (.ci/run does)"
+        );
+        eprintln!(
+            "\n*** SKIPPED: browser test: no chromedriver (apt-get install chromium chromium-driver) ***\n"
+        );
+        return None;
+    };
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let driver = Command::new(driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = TempDir(
+        std::env::temp_dir().join(format!("od_chromium_{}", uuid::Uuid::new_v4().simple())),
+    );
+    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.0.display()));
+    if !javascript {
+        args.push("--blink-settings=scriptEnabled=false".into());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last_err = String::new();
+    for _ in 0..100 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => {
+                return Some(Browser {
+                    client,
+                    driver,
+                    _profile: profile,
+                });
+            }
+            Err(e) => {
+                last_err = e.to_string();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    panic!("could not start a Chromium session: {last_err}");
+}
+
+impl Browser {
+    async fn sign_in(&self, base: &str, name: &str) {
+        self.client.goto(&format!("{base}/login")).await.unwrap();
+        self.client
+            .find(Locator::Css("#username"))
+            .await
+            .unwrap()
+            .send_keys(name)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(&password_of(name))
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css("#login button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(".who-name"))
+            .await
+            .unwrap();
+    }
+
+    /// Click the element `clicks` times, `gap` apart, as a person's mouse would.
+    async fn click_times(&self, css: &str, clicks: usize, gap: Duration) {
+        let button = self.client.find(Locator::Css(css)).await.unwrap();
+        let mut mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element: button,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        });
+        for i in 0..clicks {
+            if i > 0 {
+                mouse = mouse.then(PointerAction::Pause { duration: gap });
+            }
+            mouse = mouse
+                .then(PointerAction::Down {
+                    button: MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::Up {
+                    button: MOUSE_BUTTON_LEFT,
+                });
+        }
+        self.client.perform_actions(mouse).await.unwrap();
+        let _ = self.client.release_actions().await;
+    }
+
+    /// Wait for the receipt and return its invoice number.
+    async fn receipt_number(&self) -> String {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css("#invoice-number"))
+            .await
+            .unwrap();
+        el.text().await.unwrap()
+    }
+
+    async fn screenshot(&self, name: &str) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await.unwrap()).unwrap();
+        path.display().to_string()
+    }
+}
+
+/// A fresh orderdesk with one draft (3 of A, 2 of B), its id, and the served base URL.
+struct Scene {
+    app: TestApp,
+    order: i64,
+    servers: Vec<Server>,
+    base: String,
+}
+
+async fn scene(backend: Backend, servers: usize) -> Option<Scene> {
+    let app = TestApp::spawn(backend).await?;
+    let c = app.customer("C-1001", "Brightwater Cafés Ltd").await;
+    let a = app.product("PAPER-A4", 549, 2000, 100).await;
+    let b = app.product("COFFEE-1K", 1890, 700, 40).await;
+    let order = app.draft(c, &[(a, 3), (b, 2)]).await;
+    let mut list = Vec::new();
+    for _ in 0..servers {
+        list.push(serve(app.second_server(&TestApp::config()).await).await);
+    }
+    let base = if servers == 1 {
+        format!("http://{}", list[0].addr)
+    } else {
+        format!(
+            "http://{}",
+            balancer(list.iter().map(|s| s.addr).collect()).await
+        )
+    };
+    Some(Scene {
+        app,
+        order,
+        servers: list,
+        base,
+    })
+}
+
+impl Scene {
+    fn confirm_posts(&self) -> Vec<usize> {
+        let what = format!("POST /orders/{}/confirm", self.order);
+        self.servers.iter().map(|s| count(&s.seen, &what)).collect()
+    }
+
+    /// Exactly one invoice, stock decremented once, invariants hold.
+    async fn assert_confirmed_once(&self) {
+        assert_eq!(
+            self.app.invoice_numbers().await.len(),
+            1,
+            "exactly one invoice"
+        );
+        assert_eq!(
+            self.app.stock("PAPER-A4").await,
+            97,
+            "stock decremented once"
+        );
+        assert_eq!(self.app.stock("COFFEE-1K").await, 38);
+        assert_eq!(self.app.order_status(self.order).await, "confirmed");
+        self.app.assert_invariants().await;
+    }
+
+    fn report(&self, scenario: &str) {
+        eprintln!(
+            "BROWSER {scenario} [{:?}]: confirm POSTs seen per server: {:?}",
+            self.app.backend,
+            self.confirm_posts()
+        );
+    }
+}
+
+async fn double_click(backend: Backend, servers: usize, javascript: bool) {
+    let Some(s) = scene(backend, servers).await else {
+        return;
+    };
+    let Some(b) = browser(javascript).await else {
+        return;
+    };
+    b.sign_in(&s.base, "clerk").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    let keep_pictures = javascript && servers == 1 && backend == Backend::Sqlite;
+    if keep_pictures {
+        b.screenshot("order").await;
+    }
+    // The server holds each confirmation open, so the two clicks really overlap.
+    s.app
+        .db
+        .faults()
+        .set_confirm_delay(Duration::from_millis(300));
+    b.click_times("#confirm button[type=submit]", 2, Duration::from_millis(90))
+        .await;
+    let number = b.receipt_number().await;
+    s.app.db.faults().set_confirm_delay(Duration::ZERO);
+    assert_eq!(
+        number,
+        s.app.invoice_numbers().await[0],
+        "the receipt shows the one invoice"
+    );
+    s.assert_confirmed_once().await;
+    let posts: usize = s.confirm_posts().iter().sum();
+    if javascript {
+        assert_eq!(
+            posts, 1,
+            "the script disables the button after the first click"
+        );
+    } else {
+        assert!(posts >= 1, "{posts}");
+    }
+    s.report(&format!("double-click js={javascript}"));
+    if keep_pictures {
+        b.screenshot("receipt").await;
+        b.client
+            .goto(&format!("{}/invoices/{number}", s.base))
+            .await
+            .unwrap();
+        b.screenshot("invoice").await;
+    }
+}
+
+async fn triple_click_on_a_slow_server(backend: Backend, servers: usize) {
+    let Some(s) = scene(backend, servers).await else {
+        return;
+    };
+    let Some(b) = browser(false).await else {
+        return;
+    };
+    b.sign_in(&s.base, "clerk").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    s.app
+        .db
+        .faults()
+        .set_confirm_delay(Duration::from_millis(800));
+    b.click_times(
+        "#confirm button[type=submit]",
+        3,
+        Duration::from_millis(120),
+    )
+    .await;
+    let number = b.receipt_number().await;
+    s.app.db.faults().set_confirm_delay(Duration::ZERO);
+    assert_eq!(number, s.app.invoice_numbers().await[0]);
+    s.assert_confirmed_once().await;
+    let posts: usize = s.confirm_posts().iter().sum();
+    assert!(posts >= 2, "the clicks overlapped: {posts} POSTs");
+    s.report("triple-click, slow server");
+}
+
+async fn two_tabs(backend: Backend, servers: usize) {
+    let Some(s) = scene(backend, servers).await else {
+        return;
+    };
+    let Some(b) = browser(true).await else { return };
+    // Each tab talks to its own server when there are two.
+    let base_of = |i: usize| format!("http://{}", s.servers[i % s.servers.len()].addr);
+    b.sign_in(&base_of(0), "clerk").await;
+    let first = b.client.window().await.unwrap();
+    b.client
+        .goto(&format!("{}/orders/{}", base_of(0), s.order))
+        .await
+        .unwrap();
+    let second = b.client.new_window(true).await.unwrap().handle;
+    b.client.switch_to_window(second.clone()).await.unwrap();
+    b.client
+        .goto(&format!("{}/orders/{}", base_of(1), s.order))
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#confirm button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let n2 = b.receipt_number().await;
+    b.client.switch_to_window(first).await.unwrap();
+    b.client
+        .find(Locator::Css("#confirm button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let n1 = b.receipt_number().await;
+    assert_eq!(n1, n2, "both tabs show the one confirmation");
+    s.assert_confirmed_once().await;
+    s.report("two tabs");
+}
+
+/// One test per backend: `db_browser_test!(name, |backend| async move { ... })`.
+macro_rules! db_browser_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                ($body)(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                ($body)(Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+db_browser_test!(double_click_with_javascript, |backend| double_click(
+    backend, 1, true
+));
+db_browser_test!(double_click_without_javascript, |backend| double_click(
+    backend, 1, false
+));
+
+/// Two servers behind a round-robin balancer on one PostgreSQL: the two POSTs of a
+/// double-click arrive on different servers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browser_double_click_across_two_postgres_servers() {
+    double_click(Backend::Postgres, 2, false).await
+}
+db_browser_test!(
+    triple_click_while_the_server_is_slow,
+    |backend| async move {
+        let servers = if backend == Backend::Postgres { 2 } else { 1 };
+        triple_click_on_a_slow_server(backend, servers).await
+    }
+);
+db_browser_test!(the_same_draft_in_two_tabs, |backend| async move {
+    let servers = if backend == Backend::Postgres { 2 } else { 1 };
+    two_tabs(backend, servers).await
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browser_confirm_back_and_confirm_again() {
+    let Some(s) = scene(Backend::Sqlite, 1).await else {
+        return;
+    };
+    let Some(b) = browser(true).await else { return };
+    b.sign_in(&s.base, "clerk").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#confirm button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let number = b.receipt_number().await;
+    b.client.back().await.unwrap();
+    // The order page as the browser kept it: with its Confirm form, which the clerk presses.
+    let again = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(
+            "#confirm button[type=submit], .badge-confirmed",
+        ))
+        .await
+        .unwrap();
+    if again.attr("type").await.unwrap().as_deref() == Some("submit") {
+        again.click().await.unwrap();
+    } else {
+        b.client
+            .goto(&format!("{}/orders/{}/confirmation", s.base, s.order))
+            .await
+            .unwrap();
+    }
+    assert_eq!(b.receipt_number().await, number);
+    s.assert_confirmed_once().await;
+    s.report("confirm, Back, confirm again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browser_reload_the_receipt_and_resubmit_from_history() {
+    let Some(s) = scene(Backend::Sqlite, 1).await else {
+        return;
+    };
+    let Some(b) = browser(true).await else { return };
+    b.sign_in(&s.base, "clerk").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    // Keep the rendered form's fields: the browser's history holds exactly this POST body.
+    b.client
+        .find(Locator::Css("#confirm button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let number = b.receipt_number().await;
+    b.client.refresh().await.unwrap();
+    assert_eq!(
+        b.receipt_number().await,
+        number,
+        "a reload shows the same receipt"
+    );
+    // Back to the kept order page, and send its form again without the script's guard
+    // (`form.submit()` skips submit handlers): the very same POST a second time.
+    b.client.back().await.unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("body"))
+        .await
+        .unwrap();
+    if b.client.find(Locator::Css("form#confirm")).await.is_ok() {
+        b.client
+            .execute("document.querySelector('form#confirm').submit()", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            b.receipt_number().await,
+            number,
+            "the resubmitted POST shows the original"
+        );
+    }
+    s.assert_confirmed_once().await;
+    s.report("reload and resubmit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browser_short_stock_then_goods_receipt_then_one_confirmation() {
+    let Some(s) = scene(Backend::Sqlite, 1).await else {
+        return;
+    };
+    let Some(b) = browser(true).await else { return };
+    // Too little coffee: 2 ordered, 1 left.
+    let coffee = s
+        .app
+        .db
+        .find_product_by_sku("COFFEE-1K")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut tx = s.app.db.begin().await.unwrap();
+    orderdesk::db::stock::adjust(&mut tx, coffee, -39, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    b.sign_in(&s.base, "clerk").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#confirm button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let short = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#shortages"))
+        .await
+        .unwrap();
+    let text = short.text().await.unwrap();
+    assert!(
+        text.contains("COFFEE-1K") && !text.contains("PAPER-A4"),
+        "{text}"
+    );
+    b.screenshot("short-stock").await;
+    assert_eq!(s.app.order_status(s.order).await, "draft");
+    assert_eq!(s.app.stock("PAPER-A4").await, 100);
+    // Goods arrive; the page's Confirm button now confirms, once.
+    let mut tx = s.app.db.begin().await.unwrap();
+    orderdesk::db::stock::adjust(&mut tx, coffee, 39, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    b.click_times("#confirm button[type=submit]", 2, Duration::from_millis(80))
+        .await;
+    b.receipt_number().await;
+    s.assert_confirmed_once().await;
+    s.report("short stock, receipt, confirm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
+    let Some(s) = scene(Backend::Sqlite, 1).await else {
+        return;
+    };
+    let Some(b) = browser(false).await else {
+        return;
+    };
+    b.sign_in(&s.base, "clerk").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#sku"))
+        .await
+        .unwrap()
+        .send_keys("PAPER-A4")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#quantity"))
+        .await
+        .unwrap()
+        .send_keys("5")
+        .await
+        .unwrap();
+    b.click_times(
+        "#add-line button[type=submit]",
+        2,
+        Duration::from_millis(60),
+    )
+    .await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#add-line"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        s.app.db.order_lines(s.order).await.unwrap().len(),
+        3,
+        "one line added"
+    );
+
+    b.client
+        .goto(&format!("{}/orders/new", s.base))
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#customer_id option"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let before = s
+        .app
+        .db
+        .list_orders(&Default::default(), 100, 0)
+        .await
+        .unwrap()
+        .len();
+    b.click_times(
+        "form[action='/orders'] button[type=submit]",
+        2,
+        Duration::from_millis(60),
+    )
+    .await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#add-line"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = s
+        .app
+        .db
+        .list_orders(&Default::default(), 100, 0)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after, before + 1, "one order created");
+    let lines = count(
+        &s.servers[0].seen,
+        &format!("POST /orders/{}/lines", s.order),
+    );
+    let orders = count(&s.servers[0].seen, "POST /orders");
+    eprintln!(
+        "BROWSER add-line double-click: {lines} POST(s); new-order double-click: {orders} POST(s)"
+    );
+}
