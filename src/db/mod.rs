@@ -12,6 +12,7 @@
 //! and RFC 3339 UTC text on SQLite.
 
 pub mod audit;
+pub mod bench;
 pub mod check;
 pub mod customers;
 pub mod idempotency;

@@ -5,6 +5,7 @@
 //! Without chromedriver the tests skip with a loud message; under CI (`CI` set) they fail instead.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -100,7 +101,14 @@ impl Drop for TempDir {
 }
 
 impl Drop for Browser {
+    /// chromedriver runs in a process group of its own with the Chromium it started: end the
+    /// whole group, so no browser outlives its test.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg("--")
+            .arg(format!("-{}", self.driver.id()))
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -132,6 +140,7 @@ async fn browser(javascript: bool) -> Option<Browser> {
     };
     let driver = Command::new(driver_bin)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -631,9 +640,15 @@ async fn browser_short_stock_then_goods_receipt_then_one_confirmation() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // A double-click while the server takes its time: both clicks land on this page.
+    s.app
+        .db
+        .faults()
+        .set_confirm_delay(Duration::from_millis(300));
     b.click_times("#confirm button[type=submit]", 2, Duration::from_millis(80))
         .await;
     b.receipt_number().await;
+    s.app.db.faults().set_confirm_delay(Duration::ZERO);
     s.assert_confirmed_once().await;
     s.report("short stock, receipt, confirm");
 }
