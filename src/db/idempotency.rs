@@ -27,6 +27,17 @@ pub struct NewClaim<'a> {
     pub purpose: &'a str,
     pub target: &'a str,
     pub fingerprint: &'a str,
+    /// The outcome, when the action knows it before running: written with the claim, so the
+    /// transaction needs no second statement to record it.
+    pub planned: Option<PlannedOutcome<'a>>,
+}
+
+/// An outcome known in advance: status, Location, body.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedOutcome<'a> {
+    pub status_code: u16,
+    pub location: Option<&'a str>,
+    pub body: Option<&'a str>,
 }
 
 const SELECT: &str = "SELECT subject, purpose, target, fingerprint, status_code, location, body, completed_at \
@@ -70,9 +81,11 @@ impl Db {
 /// (on PostgreSQL this statement first waits, bounded by lock_timeout, for an in-flight claimant
 /// of the same key to commit or roll back).
 pub async fn claim(tx: &mut Tx, claim: &NewClaim<'_>, now: OffsetDateTime) -> DbResult<bool> {
+    let planned = claim.planned;
     let n = on_tx!(tx, c => sqlx::query(
-        "INSERT INTO idempotency_keys (key, subject, purpose, target, fingerprint, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO idempotency_keys (key, subject, purpose, target, fingerprint, created_at, \
+                                       status_code, location, body, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING",
     )
     .bind(claim.key)
     .bind(claim.subject)
@@ -80,6 +93,10 @@ pub async fn claim(tx: &mut Tx, claim: &NewClaim<'_>, now: OffsetDateTime) -> Db
     .bind(claim.target)
     .bind(claim.fingerprint)
     .bind(now)
+    .bind(planned.map(|p| i64::from(p.status_code)))
+    .bind(planned.and_then(|p| p.location))
+    .bind(planned.and_then(|p| p.body))
+    .bind(planned.map(|_| now))
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;

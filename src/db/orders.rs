@@ -3,7 +3,8 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Backend, Db, DbResult, Tx, customers::like_pattern, on_pool, on_tx};
+use super::customers::{CustomerRow, like_pattern};
+use super::{Backend, Db, DbResult, Tx, on_pool, on_tx};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderListRow {
@@ -190,17 +191,23 @@ pub async fn delete_line(tx: &mut Tx, order_id: i64, line_id: i64) -> DbResult<b
 }
 
 /// The conditional state change at the heart of confirmation: draft to confirmed, only if the
-/// order is still a draft at the revision the clerk saw. Returns the customer id when it moved.
+/// order is still a draft at the revision the clerk saw. Returns the customer as it is now (to be
+/// copied onto the invoice) when the order moved, in the same statement.
 pub async fn mark_confirmed(
     tx: &mut Tx,
     order_id: i64,
     revision: i64,
     actor: &str,
     at: OffsetDateTime,
-) -> DbResult<Option<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+) -> DbResult<Option<CustomerRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
         "UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, revision = revision + 1 \
-         WHERE id = $1 AND status = 'draft' AND revision = $2 RETURNING customer_id",
+         WHERE id = $1 AND status = 'draft' AND revision = $2 \
+         RETURNING customer_id AS id, \
+           (SELECT code FROM customers WHERE customers.id = orders.customer_id) AS code, \
+           (SELECT name FROM customers WHERE customers.id = orders.customer_id) AS name, \
+           (SELECT address FROM customers WHERE customers.id = orders.customer_id) AS address, \
+           (SELECT vat_id FROM customers WHERE customers.id = orders.customer_id) AS vat_id",
     )
     .bind(order_id)
     .bind(revision)

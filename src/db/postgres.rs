@@ -32,3 +32,11 @@ pub(super) fn is_busy_code(code: &str) -> bool {
 pub(super) const LOCK_ORDER_LINES: &str = "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
      p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
      WHERE l.order_id = $1 ORDER BY p.id, l.id FOR UPDATE OF p";
+
+/// Decrement stock for an order's summed demand and append the ledger rows, in one statement.
+pub(super) const TAKE_STOCK_FOR_ORDER: &str = "WITH d AS (SELECT product_id, SUM(quantity) AS qty FROM order_lines \
+     WHERE order_id = $1 GROUP BY product_id), \
+     u AS (UPDATE products p SET stock_on_hand = p.stock_on_hand - d.qty FROM d WHERE p.id = d.product_id \
+           RETURNING p.id, d.qty, p.stock_on_hand) \
+     INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, created_at) \
+     SELECT id, -qty, stock_on_hand, 'sale', $1, $2, $3 FROM u";

@@ -37,3 +37,14 @@ pub(super) fn is_busy_code(code: &str) -> bool {
 pub(super) const LOCK_ORDER_LINES: &str = "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
      p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
      WHERE l.order_id = $1 ORDER BY p.id, l.id";
+
+/// Decrement stock for an order's summed demand (then [`RECORD_SALE_FOR_ORDER`]).
+pub(super) const DECREMENT_FOR_ORDER: &str = "UPDATE products SET stock_on_hand = products.stock_on_hand - d.qty \
+     FROM (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
+     WHERE products.id = d.product_id";
+
+/// One `sale` ledger row per product of the order, with the balance after the decrement.
+pub(super) const RECORD_SALE_FOR_ORDER: &str = "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, \
+     order_id, actor, created_at) SELECT p.id, -d.qty, p.stock_on_hand, 'sale', $1, $2, $3 FROM products p \
+     JOIN (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
+     ON d.product_id = p.id";

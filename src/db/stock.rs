@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Db, DbResult, Tx, on_pool, on_tx};
+use super::{Backend, Db, DbResult, Tx, on_pool, on_tx};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct LedgerRow {
@@ -48,40 +48,42 @@ impl Db {
     }
 }
 
-/// Decrement every product of the order by its summed demand (the same product on two lines
-/// counts once), in one statement. The CHECK constraint `stock_on_hand >= 0` is the last line of
-/// defence against going negative.
-pub async fn decrement_for_order(tx: &mut Tx, order_id: i64) -> DbResult<u64> {
-    Ok(on_tx!(tx, c => sqlx::query(
-        "UPDATE products SET stock_on_hand = products.stock_on_hand - d.qty \
-         FROM (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
-         WHERE products.id = d.product_id",
-    )
-    .bind(order_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?)
-}
-
-/// One `sale` ledger row per product of the order, with the balance after the decrement.
-pub async fn record_sale(
+/// Take the stock for a confirmed order: every product decremented by its summed demand (the
+/// same product on two lines counts once) and one `sale` ledger row per product with the balance
+/// after. One statement on PostgreSQL, two on SQLite (no data-modifying CTEs there). The CHECK
+/// constraint `stock_on_hand >= 0` is the last line of defence against going negative.
+pub async fn take_for_order(
     tx: &mut Tx,
     order_id: i64,
     actor: &str,
     at: OffsetDateTime,
-) -> DbResult<u64> {
-    Ok(on_tx!(tx, c => sqlx::query(
-        "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, created_at) \
-         SELECT p.id, -d.qty, p.stock_on_hand, 'sale', $1, $2, $3 FROM products p \
-         JOIN (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
-           ON d.product_id = p.id",
-    )
-    .bind(order_id)
-    .bind(actor)
-    .bind(at)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?)
+) -> DbResult<()> {
+    match tx.backend() {
+        Backend::Postgres => {
+            on_tx!(tx, c => sqlx::query(super::postgres::TAKE_STOCK_FOR_ORDER)
+                .bind(order_id)
+                .bind(actor)
+                .bind(at)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Backend::Sqlite => {
+            on_tx!(tx, c => sqlx::query(super::sqlite::DECREMENT_FOR_ORDER)
+                .bind(order_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            on_tx!(tx, c => sqlx::query(super::sqlite::RECORD_SALE_FOR_ORDER)
+                .bind(order_id)
+                .bind(actor)
+                .bind(at)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Move a product's stock by `delta` (goods received, a count corrected) and record it in the

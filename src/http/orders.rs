@@ -285,11 +285,6 @@ pub struct HistoryItem {
     pub detail: String,
 }
 
-pub struct ProductOption {
-    pub sku: String,
-    pub label: String,
-}
-
 #[derive(Template)]
 #[template(path = "orders/show.html")]
 pub struct OrderPage {
@@ -310,7 +305,6 @@ pub struct OrderPage {
     pub tax: String,
     pub gross: String,
     pub add: AddLineForm,
-    pub products: Vec<ProductOption>,
     pub revision: i64,
     pub confirm_token: String,
     pub shortages: Vec<ShortLine>,
@@ -348,9 +342,6 @@ pub fn confirm_scope(order_id: i64) -> Scope {
         target: format!("order:{order_id}"),
     }
 }
-
-/// Products offered as suggestions in the add-line form.
-const SUGGESTIONS: i64 = 200;
 
 /// Build the order page; `add` keeps what the clerk typed in the add-line form after an error,
 /// `shortages` lists the lines stock could not cover on a refused confirmation.
@@ -407,19 +398,6 @@ pub async fn order_page(
     if editable && add.token.is_empty() {
         add.token = st.idem.issue(&subject, &add_line_scope(id));
     }
-    let products = if editable {
-        st.db
-            .list_products(&Default::default(), SUGGESTIONS, 0)
-            .await?
-            .into_iter()
-            .map(|p| ProductOption {
-                label: format!("{} ({} in stock)", p.name, p.stock_on_hand),
-                sku: p.sku,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     let history = st
         .db
         .audit_events("order", &id.to_string())
@@ -451,7 +429,6 @@ pub async fn order_page(
         tax: st.currency.show(t.tax),
         gross: st.currency.show(t.gross),
         add,
-        products,
         revision: order.revision,
         confirm_token: if can_confirm {
             st.idem.issue(&subject, &confirm_scope(id))

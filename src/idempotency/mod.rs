@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub use fingerprint::fingerprint;
 pub use token::{IdempotencyToken, Scope, Secret, TokenError};
 
-use crate::db::idempotency::{self as store, IdempotencyRecord, NewClaim};
+use crate::db::idempotency::{self as store, IdempotencyRecord, NewClaim, PlannedOutcome};
 use crate::db::{Db, DbError, Tx, now};
 use crate::error::AppError;
 
@@ -99,6 +99,12 @@ pub trait Action: Send + 'static {
 
     /// Where a "still processing" page sends the browser once the original has finished.
     fn pending_location(&self) -> String;
+
+    /// The outcome, when it is known before the action runs (a 303 to a fixed page): it is
+    /// then written with the claim and no second statement records it.
+    fn planned_outcome(&self) -> Option<Outcome> {
+        None
+    }
 }
 
 impl Idempotency {
@@ -184,7 +190,13 @@ async fn run<A: Action>(
         other => other.into(),
     };
     let mut tx = db.begin().await.map_err(still_processing)?;
+    let planned = action.planned_outcome();
     let new = NewClaim {
+        planned: planned.as_ref().map(|p| PlannedOutcome {
+            status_code: p.status.as_u16(),
+            location: p.location.as_deref(),
+            body: p.body.as_deref(),
+        }),
         key: claim.key,
         subject: &claim.subject,
         purpose: claim.scope.purpose,
@@ -205,6 +217,13 @@ async fn run<A: Action>(
         };
     }
     match action.apply(&mut tx).await {
+        Ok(outcome) if Some(&outcome) == planned.as_ref() => {
+            tx.commit().await?;
+            Ok(Executed {
+                outcome,
+                replayed: false,
+            })
+        }
         Ok(outcome) => {
             store::complete(
                 &mut tx,

@@ -40,13 +40,16 @@ impl Action for ConfirmOrder {
         confirmation_path(self.order_id)
     }
 
+    fn planned_outcome(&self) -> Option<Outcome> {
+        Some(Outcome::see_other(confirmation_path(self.order_id)))
+    }
+
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
         let at = crate::db::now();
         let id = self.order_id;
 
         // The conditional update: only a draft at the revision the clerk saw moves.
-        let Some(customer_id) =
-            orders::mark_confirmed(tx, id, self.revision, &self.actor, at).await?
+        let Some(customer) = orders::mark_confirmed(tx, id, self.revision, &self.actor, at).await?
         else {
             return match orders::status_of(tx, id).await? {
                 None => Err(AppError::NotFound(format!("There is no order {id}."))),
@@ -99,13 +102,12 @@ impl Action for ConfirmOrder {
             ));
         }
 
-        stock::decrement_for_order(tx, id).await?;
+        stock::take_for_order(tx, id, &self.actor, at).await?;
         if self.faults.take_fail_after_stock_update() {
             return Err(AppError::Internal(
                 "injected fault after the stock update".into(),
             ));
         }
-        stock::record_sale(tx, id, &self.actor, at).await?;
 
         // Invoice lines in entry order, priced as the products are now.
         lines.sort_by_key(|l| l.id);
@@ -138,11 +140,6 @@ impl Action for ConfirmOrder {
         }
         let t = totals(rated.iter().map(|(r, a)| (*r, a)));
         invoices::insert_lines(tx, id, &invoice_lines).await?;
-        let customer = invoices::customer_snapshot(tx, customer_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::Internal(format!("order {id} refers to a missing customer"))
-            })?;
 
         audit::record(
             tx,
@@ -172,7 +169,7 @@ impl Action for ConfirmOrder {
                 number: &number,
                 year,
                 seq,
-                customer_id,
+                customer_id: customer.id,
                 customer_code: &customer.code,
                 customer_name: &customer.name,
                 customer_address: &customer.address,

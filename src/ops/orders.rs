@@ -64,6 +64,10 @@ impl Action for AddLine {
         order_path(self.order_id)
     }
 
+    fn planned_outcome(&self) -> Option<Outcome> {
+        Some(Outcome::see_other(order_path(self.order_id)))
+    }
+
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
         let at = crate::db::now();
         let id = self.order_id;
@@ -97,6 +101,10 @@ pub struct RemoveLine {
 impl Action for RemoveLine {
     fn pending_location(&self) -> String {
         order_path(self.order_id)
+    }
+
+    fn planned_outcome(&self) -> Option<Outcome> {
+        Some(Outcome::see_other(order_path(self.order_id)))
     }
 
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {

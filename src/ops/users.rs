@@ -23,6 +23,10 @@ impl Action for AddUser {
         USERS_PATH.into()
     }
 
+    fn planned_outcome(&self) -> Option<Outcome> {
+        Some(Outcome::see_other(USERS_PATH))
+    }
+
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
         let id = users::insert(
             tx,
@@ -66,6 +70,10 @@ pub struct DisableUser {
 impl Action for DisableUser {
     fn pending_location(&self) -> String {
         USERS_PATH.into()
+    }
+
+    fn planned_outcome(&self) -> Option<Outcome> {
+        Some(Outcome::see_other(USERS_PATH))
     }
 
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
