@@ -77,3 +77,13 @@ pub(crate) fn like_pattern(q: &str) -> String {
         .collect();
     format!("%{escaped}%")
 }
+
+/// The customer as this transaction sees it; `None` if there is no such customer.
+pub async fn find(tx: &mut Tx, customer_id: i64) -> DbResult<Option<CustomerRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
+        "SELECT id, code, name, address, vat_id FROM customers WHERE id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(c)
+    .await)?)
+}

@@ -1,10 +1,12 @@
 //! Invoices: issued inside the confirming transaction, never edited or deleted afterwards.
 
 use sqlx::{FromRow, QueryBuilder};
+
+use crate::domain::{InvoiceNumber, Series};
 use time::OffsetDateTime;
 
-use super::customers::{CustomerRow, like_pattern};
-use super::{Db, DbResult, Tx, on_pool, on_tx};
+use super::customers::like_pattern;
+use super::{Backend, Db, DbResult, Tx, on_pool, on_tx};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InvoiceRow {
@@ -37,13 +39,11 @@ pub struct InvoiceLineRow {
     pub gross_cents: i64,
 }
 
-/// An invoice header to insert; the number is given last (see [`next_number`]).
+/// An invoice header to issue; its number is taken by [`issue`], last.
 #[derive(Debug, Clone)]
 pub struct NewInvoice<'a> {
     pub order_id: i64,
-    pub number: &'a str,
-    pub year: i64,
-    pub seq: i64,
+    pub year: i32,
     pub customer_id: i64,
     pub customer_code: &'a str,
     pub customer_name: &'a str,
@@ -160,53 +160,66 @@ pub async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[InvoiceLineRow]) 
     Ok(())
 }
 
-/// Take the next number of a gapless series. The row stays locked until commit, so every
-/// issuing transaction queues here: call it as late as possible. A rollback returns the number.
-pub async fn next_number(tx: &mut Tx, series: &str, year: i64) -> DbResult<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
-         ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
-         RETURNING last_number",
-    )
-    .bind(series)
-    .bind(year)
-    .fetch_one(c)
-    .await)?)
+/// Take the next number of the invoice series for the year and insert the header with it; returns
+/// the number. The counter row stays locked until commit, so every issuing transaction queues
+/// here: this is the last step before commit, and on PostgreSQL counter and header are one
+/// statement so the lock is held for one round trip plus the commit. A rollback returns the
+/// number: no gaps.
+pub async fn issue(tx: &mut Tx, inv: &NewInvoice<'_>) -> DbResult<String> {
+    let series = Series::Invoice.prefix();
+    let year = i64::from(inv.year);
+    let number: String = match tx.backend() {
+        Backend::Postgres => {
+            on_tx!(tx, c => bind_header(sqlx::query_scalar(super::postgres::ISSUE_INVOICE), inv)
+            .bind(series)
+            .bind(year)
+            .fetch_one(c)
+            .await)?
+        }
+        Backend::Sqlite => {
+            let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(NEXT_NUMBER)
+                .bind(series)
+                .bind(year)
+                .fetch_one(c)
+                .await)?;
+            let number = InvoiceNumber::new(Series::Invoice, inv.year, seq).to_string();
+            on_tx!(tx, c => bind_header(sqlx::query_scalar(super::sqlite::INSERT_INVOICE), inv)
+                .bind(&number)
+                .bind(seq)
+                .fetch_one(c)
+                .await)?
+        }
+    };
+    debug_assert!(InvoiceNumber::parse(&number).is_ok(), "{number}");
+    Ok(number)
 }
 
-pub async fn insert_header(tx: &mut Tx, inv: &NewInvoice<'_>) -> DbResult<()> {
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, customer_name, customer_address, \
-         customer_vat_id, currency, net_cents, tax_cents, gross_cents, issued_at, issued_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(inv.order_id)
-    .bind(inv.number)
-    .bind(inv.year)
-    .bind(inv.seq)
-    .bind(inv.customer_id)
-    .bind(inv.customer_code)
-    .bind(inv.customer_name)
-    .bind(inv.customer_address)
-    .bind(inv.customer_vat_id)
-    .bind(inv.currency)
-    .bind(inv.net_cents)
-    .bind(inv.tax_cents)
-    .bind(inv.gross_cents)
-    .bind(inv.issued_at)
-    .bind(inv.issued_by)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+/// Bind the header's fields as $1..$13 (order_id, year, customer..., totals, issued_at/by).
+fn bind_header<'q, DB, O>(
+    q: sqlx::query::QueryScalar<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+    inv: &NewInvoice<'q>,
+) -> sqlx::query::QueryScalar<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.bind(inv.order_id)
+        .bind(i64::from(inv.year))
+        .bind(inv.customer_id)
+        .bind(inv.customer_code)
+        .bind(inv.customer_name)
+        .bind(inv.customer_address)
+        .bind(inv.customer_vat_id)
+        .bind(inv.currency)
+        .bind(inv.net_cents)
+        .bind(inv.tax_cents)
+        .bind(inv.gross_cents)
+        .bind(inv.issued_at)
+        .bind(inv.issued_by)
 }
 
-/// The customer as it is now, to be copied onto an invoice; `None` if there is no such customer.
-pub async fn customer_snapshot(tx: &mut Tx, customer_id: i64) -> DbResult<Option<CustomerRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
-        "SELECT id, code, name, address, vat_id FROM customers WHERE id = $1",
-    )
-    .bind(customer_id)
-    .fetch_optional(c)
-    .await)?)
-}
+/// Increment (or start) a series' counter for a year.
+const NEXT_NUMBER: &str = "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
+     ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 RETURNING last_number";

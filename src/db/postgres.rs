@@ -40,3 +40,14 @@ pub(super) const TAKE_STOCK_FOR_ORDER: &str = "WITH d AS (SELECT product_id, SUM
            RETURNING p.id, d.qty, p.stock_on_hand) \
      INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, created_at) \
      SELECT id, -qty, stock_on_hand, 'sale', $1, $2, $3 FROM u";
+
+/// Take the next invoice number and insert the header in one statement (the counter row is
+/// locked for the shortest time). The number's text is `InvoiceNumber`'s format:
+/// `INV-YYYY-NNNNNN`, at least six digits. $1..$13 are the header, $14 the series, $15 the year.
+pub(super) const ISSUE_INVOICE: &str = "WITH n AS (INSERT INTO number_series (series, year, last_number) \
+     VALUES ($14, $15, 1) ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
+     RETURNING last_number) \
+     INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, customer_name, customer_address, \
+       customer_vat_id, currency, net_cents, tax_cents, gross_cents, issued_at, issued_by) \
+     SELECT $1, $14 || '-' || lpad($2::text, 4, '0') || '-' || lpad(n.last_number::text, GREATEST(6, length(n.last_number::text)), '0'), \
+       $2, n.last_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM n RETURNING number";

@@ -48,3 +48,9 @@ pub(super) const RECORD_SALE_FOR_ORDER: &str = "INSERT INTO stock_ledger (produc
      order_id, actor, created_at) SELECT p.id, -d.qty, p.stock_on_hand, 'sale', $1, $2, $3 FROM products p \
      JOIN (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
      ON d.product_id = p.id";
+
+/// Insert an invoice header: $1..$13 as for PostgreSQL's `ISSUE_INVOICE`, $14 the number and
+/// $15 its running number (taken just before, in the same transaction).
+pub(super) const INSERT_INVOICE: &str = "INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
+     customer_name, customer_address, customer_vat_id, currency, net_cents, tax_cents, gross_cents, issued_at, issued_by) \
+     VALUES ($1, $14, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING number";

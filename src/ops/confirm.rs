@@ -7,8 +7,7 @@ use crate::db::audit::{self, AuditEvent};
 use crate::db::invoices::{self, InvoiceLineRow, NewInvoice};
 use crate::db::{Faults, Tx, orders, stock};
 use crate::domain::{
-    InvoiceNumber, Money, OrderStatus, PricedLine, Quantity, Series, TaxRate, demand_by_product,
-    shortages, totals,
+    Money, OrderStatus, PricedLine, Quantity, TaxRate, demand_by_product, shortages, totals,
 };
 use crate::error::AppError;
 use crate::idempotency::{Action, Outcome};
@@ -159,16 +158,11 @@ impl Action for ConfirmOrder {
         }
 
         // Last: the numbering counter, on which every confirmation queues until commit.
-        let year = i64::from(at.year());
-        let seq = invoices::next_number(tx, Series::Invoice.prefix(), year).await?;
-        let number = InvoiceNumber::new(Series::Invoice, at.year(), seq).to_string();
-        invoices::insert_header(
+        invoices::issue(
             tx,
             &NewInvoice {
                 order_id: id,
-                number: &number,
-                year,
-                seq,
+                year: at.year(),
                 customer_id: customer.id,
                 customer_code: &customer.code,
                 customer_name: &customer.name,

@@ -1,7 +1,7 @@
 //! Creating orders and changing their lines while they are drafts.
 
 use crate::db::audit::{self, AuditEvent};
-use crate::db::{Tx, invoices, orders};
+use crate::db::{Tx, customers, orders};
 use crate::domain::Quantity;
 use crate::error::AppError;
 use crate::idempotency::{Action, Outcome};
@@ -23,10 +23,7 @@ impl Action for CreateOrder {
 
     async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
         let at = crate::db::now();
-        if invoices::customer_snapshot(tx, self.customer_id)
-            .await?
-            .is_none()
-        {
+        if customers::find(tx, self.customer_id).await?.is_none() {
             return Err(AppError::NotFound(format!(
                 "There is no customer {}.",
                 self.customer_id
