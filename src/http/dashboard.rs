@@ -11,7 +11,7 @@ use super::AppState;
 use super::session::{CurrentUser, Me};
 use super::stock::StockItem;
 use super::templates::{datetime, render, units};
-use crate::db::orders::OrderFilter;
+use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::products::ProductFilter;
 use crate::domain::OrderStatus;
 use crate::domain::Permission;
@@ -68,8 +68,9 @@ async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> AppRes
         .collect();
     let recent = st
         .db
-        .list_orders(&OrderFilter::default(), 10, 0)
+        .list_orders(&OrderFilter::default(), 10, Cursor::First)
         .await?
+        .0
         .into_iter()
         .map(|r| RecentOrder {
             id: r.id,

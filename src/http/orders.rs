@@ -12,8 +12,8 @@ use super::AppState;
 use super::extract::{Id, Query, TokenForm};
 use super::session::CurrentUser;
 use super::session::Me;
-use super::templates::{PAGE_SIZE, Pager, datetime, page_number, qs, render, render_status, units};
-use crate::db::orders::{OrderFilter, OrderRow};
+use super::templates::{PAGE_SIZE, Pager, datetime, qs, render, render_status, units};
+use crate::db::orders::{Cursor, OrderFilter, OrderRow};
 use crate::domain::{Money, OrderStatus, Permission, PricedLine, Quantity, TaxRate, totals};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Scope;
@@ -34,7 +34,23 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     status: String,
-    page: Option<String>,
+    /// Orders older than this order number (the next page).
+    before: Option<String>,
+    /// Orders newer than this order number (the previous page).
+    after: Option<String>,
+}
+
+/// An order number in the query string: absent, or a positive number (else a 400).
+fn id_param(raw: &Option<String>) -> AppResult<Option<i64>> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest(format!("{s:?} is not an order number."))),
+    }
 }
 
 pub struct OrderItem {
@@ -64,7 +80,16 @@ async fn list_orders(
     Query(query): Query<ListQuery>,
 ) -> AppResult<Response> {
     user.require(Permission::ViewOrders)?;
-    let page = page_number(query.page.as_deref())?;
+    let cursor = match (id_param(&query.before)?, id_param(&query.after)?) {
+        (Some(b), None) => Cursor::Before(b),
+        (None, Some(a)) => Cursor::After(a),
+        (None, None) => Cursor::First,
+        (Some(_), Some(_)) => {
+            return Err(AppError::BadRequest(
+                "Use either before or after, not both.".into(),
+            ));
+        }
+    };
     let status = match query.status.as_str() {
         "" | "draft" | "confirmed" | "cancelled" => query.status.clone(),
         other => {
@@ -77,14 +102,28 @@ async fn list_orders(
         status: status.clone(),
         q: query.q.clone(),
     };
-    let mut rows = st
-        .db
-        .list_orders(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
-        .await?;
-    let pager = Pager::new(page, rows.len(), |n| {
-        format!("/orders?q={}&status={}&page={n}", qs(&query.q), qs(&status))
-    });
-    rows.truncate(PAGE_SIZE as usize);
+    let (rows, more) = st.db.list_orders(&filter, PAGE_SIZE, cursor).await?;
+    let base = format!("/orders?q={}&status={}", qs(&query.q), qs(&status));
+    let (newest, oldest) = (rows.first().map(|r| r.id), rows.last().map(|r| r.id));
+    // Newer orders exist when we came from a newer page, or walked back and found more.
+    let newer = match cursor {
+        Cursor::First => false,
+        Cursor::Before(_) => true,
+        Cursor::After(_) => more,
+    };
+    let older = match cursor {
+        Cursor::After(_) => true,
+        _ => more,
+    };
+    let pager = Pager {
+        page: 0,
+        prev: newest
+            .filter(|_| newer)
+            .map(|id| format!("{base}&after={id}")),
+        next: oldest
+            .filter(|_| older)
+            .map(|id| format!("{base}&before={id}")),
+    };
     let orders = rows
         .into_iter()
         .map(|r| OrderItem {

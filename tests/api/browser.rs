@@ -713,9 +713,14 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
     let before = s
         .app
         .db
-        .list_orders(&Default::default(), 100, 0)
+        .list_orders(
+            &Default::default(),
+            100,
+            orderdesk::db::orders::Cursor::First,
+        )
         .await
         .unwrap()
+        .0
         .len();
     b.click_times(
         "form[action='/orders'] button[type=submit]",
@@ -733,9 +738,14 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
     let after = s
         .app
         .db
-        .list_orders(&Default::default(), 100, 0)
+        .list_orders(
+            &Default::default(),
+            100,
+            orderdesk::db::orders::Cursor::First,
+        )
         .await
         .unwrap()
+        .0
         .len();
     assert_eq!(after, before + 1, "one order created");
     let lines = count(

@@ -64,9 +64,14 @@ db_test!(
         assert!(r2.replayed());
         let orders = app
             .db
-            .list_orders(&Default::default(), 100, 0)
+            .list_orders(
+                &Default::default(),
+                100,
+                orderdesk::db::orders::Cursor::First,
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         assert_eq!(orders.len(), 1);
         assert_eq!(
             r1.location(),
@@ -187,7 +192,8 @@ db_test!(
         for (path, status) in [
             ("/orders/abc", StatusCode::NOT_FOUND),
             ("/orders/999999", StatusCode::NOT_FOUND),
-            ("/orders?page=-1", StatusCode::BAD_REQUEST),
+            ("/orders?before=-1", StatusCode::BAD_REQUEST),
+            ("/orders?before=abc", StatusCode::BAD_REQUEST),
             ("/orders?status=weird", StatusCode::BAD_REQUEST),
             ("/stock/NO-SUCH", StatusCode::NOT_FOUND),
             ("/invoices/INV-2026-000001", StatusCode::NOT_FOUND),

@@ -168,6 +168,8 @@ db_test!(
         }
         for path in [
             "/orders?page=%FF",
+            "/orders?before=%FF",
+            "/orders?after=99999999999999999999",
             "/orders?status=%00",
             "/stock?page=1e9",
             "/invoices?from=2026-13-45",

@@ -506,8 +506,9 @@ async fn big(ctx: &Ctx, orders: i64, lines: i64) -> Result<Summary, String> {
 async fn pages(ctx: &Ctx, orders: i64, requests: usize) -> Result<(), String> {
     let have = ctx
         .db
-        .list_orders(&Default::default(), 1, 0)
+        .list_orders(&Default::default(), 1, orderdesk::db::orders::Cursor::First)
         .await
+        .map(|(rows, _)| rows)
         .map_err(|e| e.to_string())?
         .first()
         .map(|o| o.id)
@@ -524,7 +525,15 @@ async fn pages(ctx: &Ctx, orders: i64, requests: usize) -> Result<(), String> {
     }
     ctx.db.analyze().await.map_err(|e| e.to_string())?;
     let clerk = Clerk::sign_in(ctx.http.clone(), USER, PASSWORD).await?;
-    let deep_orders = (orders / 50 / 2).max(1);
+    let have_now = ctx
+        .db
+        .list_orders(&Default::default(), 1, orderdesk::db::orders::Cursor::First)
+        .await
+        .map_err(|e| e.to_string())?
+        .0
+        .first()
+        .map(|o| o.id)
+        .unwrap_or(1);
     let deep_products = (ctx.catalogue.products / 50 / 2).max(1);
     let targets = [
         ("orders: first page", "/orders".to_string()),
@@ -532,7 +541,10 @@ async fn pages(ctx: &Ctx, orders: i64, requests: usize) -> Result<(), String> {
             "orders: filtered",
             "/orders?status=draft&q=customer+77".to_string(),
         ),
-        ("orders: deep page", format!("/orders?page={deep_orders}")),
+        (
+            "orders: deep page",
+            format!("/orders?before={}", have_now / 2),
+        ),
         ("stock: first page", "/stock".to_string()),
         ("stock: filtered", "/stock?q=product+77".to_string()),
         ("stock: deep page", format!("/stock?page={deep_products}")),

@@ -1,0 +1,2 @@
+-- The order list searches customer references exactly (case-insensitive) through an index.
+CREATE INDEX orders_reference_lower ON orders (LOWER(reference));
