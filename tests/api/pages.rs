@@ -89,36 +89,57 @@ db_test!(
     }
 );
 
-db_test!(the_order_list_pages_by_keyset_and_searches, |app: TestApp| async move {
-    let acme = app.customer("C-1", "Acme Trading").await;
-    let other = app.customer("C-2", "Zenith Ltd").await;
-    let mut ids = Vec::new();
-    for i in 0..120 {
-        ids.push(app.draft(if i % 4 == 0 { other } else { acme }, &[]).await);
-    }
-    // Walk older pages with the pager's links, then back.
-    let first = app.browser.get("/orders").await;
-    assert_eq!(first.count("#orders tbody tr[data-order]"), 50);
-    assert!(first.html().select(&scraper::Selector::parse("a[rel=prev]").unwrap()).next().is_none());
-    let next = |p: &crate::helpers::Page, rel: &str| {
-        let sel = scraper::Selector::parse(&format!("a[rel={rel}]")).unwrap();
-        p.html().select(&sel).next().map(|a| a.value().attr("href").unwrap().to_string())
-    };
-    let second = app.browser.get(&next(&first, "next").unwrap()).await;
-    assert_eq!(second.count("#orders tbody tr[data-order]"), 50);
-    let third = app.browser.get(&next(&second, "next").unwrap()).await;
-    assert_eq!(third.count("#orders tbody tr[data-order]"), 20);
-    assert!(next(&third, "next").is_none(), "the oldest page has no next link");
-    let back = app.browser.get(&next(&third, "prev").unwrap()).await;
-    assert_eq!(back.text("#orders tbody tr[data-order] td"), second.text("#orders tbody tr[data-order] td"));
-    let newest = ids.last().unwrap();
-    assert_eq!(first.text("#orders tbody tr[data-order] td").unwrap(), format!("#{newest}"));
+db_test!(
+    the_order_list_pages_by_keyset_and_searches,
+    |app: TestApp| async move {
+        let acme = app.customer("C-1", "Acme Trading").await;
+        let other = app.customer("C-2", "Zenith Ltd").await;
+        let mut ids = Vec::new();
+        for i in 0..120 {
+            ids.push(app.draft(if i % 4 == 0 { other } else { acme }, &[]).await);
+        }
+        // Walk older pages with the pager's links, then back.
+        let first = app.browser.get("/orders").await;
+        assert_eq!(first.count("#orders tbody tr[data-order]"), 50);
+        assert!(
+            first
+                .html()
+                .select(&scraper::Selector::parse("a[rel=prev]").unwrap())
+                .next()
+                .is_none()
+        );
+        let next = |p: &crate::helpers::Page, rel: &str| {
+            let sel = scraper::Selector::parse(&format!("a[rel={rel}]")).unwrap();
+            p.html()
+                .select(&sel)
+                .next()
+                .map(|a| a.value().attr("href").unwrap().to_string())
+        };
+        let second = app.browser.get(&next(&first, "next").unwrap()).await;
+        assert_eq!(second.count("#orders tbody tr[data-order]"), 50);
+        let third = app.browser.get(&next(&second, "next").unwrap()).await;
+        assert_eq!(third.count("#orders tbody tr[data-order]"), 20);
+        assert!(
+            next(&third, "next").is_none(),
+            "the oldest page has no next link"
+        );
+        let back = app.browser.get(&next(&third, "prev").unwrap()).await;
+        assert_eq!(
+            back.text("#orders tbody tr[data-order] td"),
+            second.text("#orders tbody tr[data-order] td")
+        );
+        let newest = ids.last().unwrap();
+        assert_eq!(
+            first.text("#orders tbody tr[data-order] td").unwrap(),
+            format!("#{newest}")
+        );
 
-    // Search: customer name, order number; with a status filter.
-    let zen = app.browser.get("/orders?q=zenith").await;
-    assert_eq!(zen.count("#orders tbody tr[data-order]"), 30);
-    let by_id = app.browser.get(&format!("/orders?q=%23{}", ids[7])).await;
-    assert_eq!(by_id.count("#orders tbody tr[data-order]"), 1);
-    let none = app.browser.get("/orders?q=zenith&status=confirmed").await;
-    assert_eq!(none.count("#orders tbody tr[data-order]"), 0);
-});
+        // Search: customer name, order number; with a status filter.
+        let zen = app.browser.get("/orders?q=zenith").await;
+        assert_eq!(zen.count("#orders tbody tr[data-order]"), 30);
+        let by_id = app.browser.get(&format!("/orders?q=%23{}", ids[7])).await;
+        assert_eq!(by_id.count("#orders tbody tr[data-order]"), 1);
+        let none = app.browser.get("/orders?q=zenith&status=confirmed").await;
+        assert_eq!(none.count("#orders tbody tr[data-order]"), 0);
+    }
+);
