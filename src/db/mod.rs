@@ -100,7 +100,7 @@ pub struct DbOptions {
 #[derive(Debug, Default)]
 pub struct Faults {
     fail_after_stock_update: AtomicBool,
-    confirm_delay_ms: std::sync::atomic::AtomicU64,
+    action_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Faults {
@@ -113,15 +113,15 @@ impl Faults {
         self.fail_after_stock_update.swap(false, Ordering::SeqCst)
     }
 
-    /// Hold every confirmation open this long inside its transaction, so that duplicates
-    /// really overlap in tests.
-    pub fn set_confirm_delay(&self, delay: Duration) {
+    /// Hold every state-changing action open this long inside its transaction, right after
+    /// its claim, so that duplicates really overlap in tests.
+    pub fn set_action_delay(&self, delay: Duration) {
         let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.confirm_delay_ms.store(ms, Ordering::SeqCst);
+        self.action_delay_ms.store(ms, Ordering::SeqCst);
     }
 
-    pub(crate) fn confirm_delay(&self) -> Option<Duration> {
-        match self.confirm_delay_ms.load(Ordering::SeqCst) {
+    pub(crate) fn action_delay(&self) -> Option<Duration> {
+        match self.action_delay_ms.load(Ordering::SeqCst) {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         }

@@ -216,6 +216,9 @@ async fn run<A: Action>(
             None => Err(AppError::Busy),
         };
     }
+    if let Some(delay) = db.faults().action_delay() {
+        tokio::time::sleep(delay).await;
+    }
     match action.apply(&mut tx).await {
         Ok(outcome) if Some(&outcome) == planned.as_ref() => {
             tx.commit().await?;

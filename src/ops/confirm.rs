@@ -153,10 +153,6 @@ impl Action for ConfirmOrder {
         )
         .await?;
 
-        if let Some(delay) = self.faults.confirm_delay() {
-            tokio::time::sleep(delay).await;
-        }
-
         // Last: the numbering counter, on which every confirmation queues until commit.
         invoices::issue(
             tx,

@@ -347,11 +347,11 @@ async fn double_click(backend: Backend, servers: usize, javascript: bool) {
     s.app
         .db
         .faults()
-        .set_confirm_delay(Duration::from_millis(300));
+        .set_action_delay(Duration::from_millis(300));
     b.click_times("#confirm button[type=submit]", 2, Duration::from_millis(90))
         .await;
     let number = b.receipt_number().await;
-    s.app.db.faults().set_confirm_delay(Duration::ZERO);
+    s.app.db.faults().set_action_delay(Duration::ZERO);
     assert_eq!(
         number,
         s.app.invoice_numbers().await[0],
@@ -393,7 +393,7 @@ async fn triple_click_on_a_slow_server(backend: Backend, servers: usize) {
     s.app
         .db
         .faults()
-        .set_confirm_delay(Duration::from_millis(800));
+        .set_action_delay(Duration::from_millis(800));
     b.click_times(
         "#confirm button[type=submit]",
         3,
@@ -401,7 +401,7 @@ async fn triple_click_on_a_slow_server(backend: Backend, servers: usize) {
     )
     .await;
     let number = b.receipt_number().await;
-    s.app.db.faults().set_confirm_delay(Duration::ZERO);
+    s.app.db.faults().set_action_delay(Duration::ZERO);
     assert_eq!(number, s.app.invoice_numbers().await[0]);
     s.assert_confirmed_once().await;
     let posts: usize = s.confirm_posts().iter().sum();
@@ -644,11 +644,11 @@ async fn browser_short_stock_then_goods_receipt_then_one_confirmation() {
     s.app
         .db
         .faults()
-        .set_confirm_delay(Duration::from_millis(300));
+        .set_action_delay(Duration::from_millis(300));
     b.click_times("#confirm button[type=submit]", 2, Duration::from_millis(80))
         .await;
     b.receipt_number().await;
-    s.app.db.faults().set_confirm_delay(Duration::ZERO);
+    s.app.db.faults().set_action_delay(Duration::ZERO);
     s.assert_confirmed_once().await;
     s.report("short stock, receipt, confirm");
 }
@@ -662,6 +662,11 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
         return;
     };
     b.sign_in(&s.base, "clerk").await;
+    // Both clicks of each double-click land before the first answer.
+    s.app
+        .db
+        .faults()
+        .set_action_delay(Duration::from_millis(300));
     b.client
         .goto(&format!("{}/orders/{}", s.base, s.order))
         .await

@@ -14,9 +14,7 @@ db_test!(
         let order = app.draft(c, &[(a, 3)]).await;
         let form = app.confirm_form(order).await;
         // Hold the first confirmation open so the duplicates really overlap it.
-        app.db
-            .faults()
-            .set_confirm_delay(Duration::from_millis(200));
+        app.db.faults().set_action_delay(Duration::from_millis(200));
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let (browser, form) = (app.browser.clone(), form.clone());
@@ -30,7 +28,7 @@ db_test!(
         for t in tasks {
             answers.push(t.await.unwrap());
         }
-        app.db.faults().set_confirm_delay(Duration::ZERO);
+        app.db.faults().set_action_delay(Duration::ZERO);
         let receipt = format!("/orders/{order}/confirmation");
         let fresh = answers
             .iter()
@@ -69,9 +67,7 @@ db_test!(
         let a = app.product("A-1", 1000, 2000, 100).await;
         let order = app.draft(c, &[(a, 3)]).await;
         let form = app.confirm_form(order).await;
-        app.db
-            .faults()
-            .set_confirm_delay(Duration::from_millis(300));
+        app.db.faults().set_action_delay(Duration::from_millis(300));
         let browser = app.browser.clone();
         let req = browser.post_request(&format!("/orders/{order}/confirm"), &form);
         let inflight = tokio::spawn(async move { browser.request(req).await });
@@ -79,7 +75,7 @@ db_test!(
         // The browser goes away: the handler's future is dropped mid-transaction.
         inflight.abort();
         assert!(inflight.await.is_err());
-        app.db.faults().set_confirm_delay(Duration::ZERO);
+        app.db.faults().set_action_delay(Duration::ZERO);
         // Whatever happened is whole: poll until the confirmation settles.
         let mut confirmed = false;
         for _ in 0..50 {
