@@ -68,7 +68,7 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
         None => db.setting_or_init("token_secret", &random_hex(32)).await?,
     };
     Ok(AppState {
-        idem: Idempotency::new(Secret::new(secret.into_bytes()), cfg.key_retention),
+        idem: Idempotency::new(Secret::new(secret.into_bytes())),
         currency: Currency::new(&cfg.currency),
         sessions: SessionConfig {
             lifetimes: SessionLifetimes {

@@ -12,7 +12,6 @@ mod fingerprint;
 mod token;
 
 use std::future::Future;
-use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,8 +31,6 @@ pub const TOKEN_FIELD: &str = "idempotency_token";
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     secret: Secret,
-    /// How long keys are kept before `purge-keys` removes them.
-    pub retention: Duration,
 }
 
 /// A verified token, with what the submitted form said, ready to be claimed.
@@ -108,8 +105,8 @@ pub trait Action: Send + 'static {
 }
 
 impl Idempotency {
-    pub fn new(secret: Secret, retention: Duration) -> Self {
-        Idempotency { secret, retention }
+    pub fn new(secret: Secret) -> Self {
+        Idempotency { secret }
     }
 
     /// A fresh token for a form rendered for `subject`.
