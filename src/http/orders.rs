@@ -1,23 +1,24 @@
-//! Orders: the list, the new-order form, and one order with its lines and Confirm button.
+//! One order: its lines, totals, history, and the forms that change or confirm it. The
+//! `/orders` routes are declared here; the list and the new-order form live beside it.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
 use super::AppState;
-use super::extract::{Id, Query, TokenForm};
+use super::extract::Id;
+use super::new_order::{create_order, new_order};
+use super::order_list::list_orders;
 use super::session::CurrentUser;
 use super::session::Me;
-use super::templates::{PAGE_SIZE, Pager, datetime, qs, render, render_status, units};
-use crate::db::orders::{Cursor, OrderFilter, OrderRow};
+use super::templates::{datetime, render, units};
+use crate::db::orders::OrderRow;
 use crate::domain::{Money, OrderStatus, Permission, PricedLine, Quantity, TaxRate, totals};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Scope;
-use crate::ops::{CreateOrder, ShortLine};
+use crate::ops::ShortLine;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,274 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/orders/new", get(new_order))
         .route("/orders/{id}", get(show_order))
 }
-
-// ---------------------------------------------------------------- list
-
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    status: String,
-    /// Orders older than this order number (the next page).
-    before: Option<String>,
-    /// Orders newer than this order number (the previous page).
-    after: Option<String>,
-}
-
-/// An order number in the query string: absent, or a positive number (else a 400).
-fn id_param(raw: &Option<String>) -> AppResult<Option<i64>> {
-    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| AppError::BadRequest(format!("{s:?} is not an order number."))),
-    }
-}
-
-pub struct OrderItem {
-    pub id: i64,
-    pub customer: String,
-    pub reference: String,
-    pub status: &'static str,
-    pub lines: String,
-    pub invoice: Option<String>,
-    pub total: String,
-    pub created: String,
-}
-
-#[derive(Template)]
-#[template(path = "orders/list.html")]
-pub struct OrderListPage {
-    pub me: Option<Me>,
-    pub q: String,
-    pub status: String,
-    pub orders: Vec<OrderItem>,
-    pub pager: Pager,
-}
-
-async fn list_orders(
-    State(st): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<ListQuery>,
-) -> AppResult<Response> {
-    user.require(Permission::ViewOrders)?;
-    let cursor = match (id_param(&query.before)?, id_param(&query.after)?) {
-        (Some(b), None) => Cursor::Before(b),
-        (None, Some(a)) => Cursor::After(a),
-        (None, None) => Cursor::First,
-        (Some(_), Some(_)) => {
-            return Err(AppError::BadRequest(
-                "Use either before or after, not both.".into(),
-            ));
-        }
-    };
-    let status = match query.status.as_str() {
-        "" | "draft" | "confirmed" | "cancelled" => query.status.clone(),
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "{other:?} is not an order status."
-            )));
-        }
-    };
-    let filter = OrderFilter {
-        status: status.clone(),
-        q: query.q.clone(),
-    };
-    let (rows, more) = st.db.list_orders(&filter, PAGE_SIZE, cursor).await?;
-    let base = format!("/orders?q={}&status={}", qs(&query.q), qs(&status));
-    let (newest, oldest) = (rows.first().map(|r| r.id), rows.last().map(|r| r.id));
-    // Newer orders exist when we came from a newer page, or walked back and found more.
-    let newer = match cursor {
-        Cursor::First => false,
-        Cursor::Before(_) => true,
-        Cursor::After(_) => more,
-    };
-    let older = match cursor {
-        Cursor::After(_) => true,
-        _ => more,
-    };
-    let pager = Pager {
-        page: 0,
-        prev: newest
-            .filter(|_| newer)
-            .map(|id| format!("{base}&after={id}")),
-        next: oldest
-            .filter(|_| older)
-            .map(|id| format!("{base}&before={id}")),
-    };
-    let orders = rows
-        .into_iter()
-        .map(|r| OrderItem {
-            id: r.id,
-            customer: r.customer_name,
-            reference: r.reference,
-            status: OrderStatus::from_db(&r.status).as_str(),
-            lines: units(r.line_count),
-            invoice: r.invoice_number,
-            total: r
-                .gross_cents
-                .map(|c| st.currency.cents(c))
-                .unwrap_or_default(),
-            created: datetime(r.created_at),
-        })
-        .collect();
-    Ok(render(&OrderListPage {
-        me: user.me(),
-        q: query.q,
-        status,
-        orders,
-        pager,
-    }))
-}
-
-// ---------------------------------------------------------------- new order
-
-#[derive(Deserialize, Default)]
-pub struct NewQuery {
-    #[serde(default)]
-    q: String,
-}
-
-pub struct CustomerChoice {
-    pub id: i64,
-    pub label: String,
-    pub selected: bool,
-}
-
-#[derive(Template)]
-#[template(path = "orders/new.html")]
-pub struct NewOrderPage {
-    pub me: Option<Me>,
-    pub q: String,
-    pub customers: Vec<CustomerChoice>,
-    pub reference: String,
-    pub token: String,
-    pub customer_error: Option<String>,
-    pub reference_error: Option<String>,
-}
-
-/// Customers offered in the picker; the search narrows it on the server.
-const PICKER_SIZE: i64 = 200;
-
-async fn new_order(
-    State(st): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<NewQuery>,
-) -> AppResult<Response> {
-    user.require(Permission::EditOrders)?;
-    let page = new_order_page(&st, &user, &query.q, None, String::new(), None, None).await?;
-    Ok(render(&page))
-}
-
-async fn new_order_page(
-    st: &AppState,
-    user: &CurrentUser,
-    q: &str,
-    selected: Option<i64>,
-    reference: String,
-    customer_error: Option<String>,
-    reference_error: Option<String>,
-) -> AppResult<NewOrderPage> {
-    let rows = st.db.search_customers(q, PICKER_SIZE, 0).await?;
-    Ok(NewOrderPage {
-        me: user.me(),
-        q: q.to_string(),
-        customers: rows
-            .into_iter()
-            .map(|c| CustomerChoice {
-                id: c.id,
-                label: format!("{} ({})", c.name, c.code),
-                selected: Some(c.id) == selected,
-            })
-            .collect(),
-        reference,
-        token: st.idem.issue(&user.subject(), &create_scope()),
-        customer_error,
-        reference_error,
-    })
-}
-
-fn create_scope() -> Scope {
-    Scope {
-        purpose: "create-order",
-        target: "orders".into(),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct CreateForm {
-    #[serde(default)]
-    customer_id: String,
-    #[serde(default)]
-    reference: String,
-}
-
-async fn create_order(
-    State(st): State<AppState>,
-    user: CurrentUser,
-    form: TokenForm<CreateForm>,
-) -> AppResult<Response> {
-    user.require(Permission::EditOrders)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            create_scope(),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
-    let customer_id = form
-        .data
-        .customer_id
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0);
-    let reference = form.data.reference.trim().to_string();
-    let customer_error = match customer_id {
-        None => Some("Choose a customer.".to_string()),
-        Some(id) if st.db.find_customer(id).await?.is_none() => {
-            Some("That customer does not exist.".to_string())
-        }
-        Some(_) => None,
-    };
-    let reference_error =
-        (reference.chars().count() > 80).then(|| "At most 80 characters.".to_string());
-    if customer_error.is_some() || reference_error.is_some() {
-        let mut page = new_order_page(
-            &st,
-            &user,
-            "",
-            customer_id,
-            reference,
-            customer_error,
-            reference_error,
-        )
-        .await?;
-        // Keep the submitted token: nothing was recorded under it, and a corrected resubmit
-        // stays protected against double-clicks.
-        page.token = form.token;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    }
-    let action = CreateOrder {
-        customer_id: customer_id.unwrap_or_default(),
-        reference,
-        actor: user.actor(),
-    };
-    Ok(st
-        .idem
-        .execute(&st.db, claim, action)
-        .await?
-        .into_response())
-}
-
-// ---------------------------------------------------------------- one order
 
 pub struct LineItem {
     pub id: i64,
