@@ -188,3 +188,83 @@ db_test!(
         app.assert_invariants().await;
     }
 );
+
+db_test!(
+    a_duplicate_past_the_wait_bound_is_told_still_processing_and_then_sees_the_original,
+    |app: TestApp| async move {
+        use orderdesk::db::{Db, DbOptions};
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 1000, 2000, 100).await;
+        let order = app.draft(c, &[(a, 3)]).await;
+        let form = app.confirm_form(order).await;
+        // A second server on the same database whose lock waits give up after 200 ms.
+        let impatient = Db::connect(&DbOptions {
+            url: app.url.clone(),
+            max_connections: 4,
+            lock_wait: Duration::from_millis(200),
+        })
+        .await
+        .unwrap();
+        let other = orderdesk::http::router(
+            orderdesk::server::state(impatient.clone(), &TestApp::config())
+                .await
+                .unwrap(),
+        );
+        // The original holds its transaction for a second.
+        app.db
+            .faults()
+            .set_action_delay(Duration::from_millis(1000));
+        let browser = app.browser.clone();
+        let original_form = form.clone();
+        let original = tokio::spawn(async move {
+            browser
+                .post(&format!("/orders/{order}/confirm"), &original_form)
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let dup = {
+            use tower::ServiceExt;
+            let req = app
+                .browser
+                .post_request(&format!("/orders/{order}/confirm"), &form);
+            let mut req = req;
+            req.headers_mut()
+                .insert("cookie", app.browser.cookie().parse().unwrap());
+            other.oneshot(req).await.unwrap()
+        };
+        assert_eq!(
+            dup.status(),
+            StatusCode::ACCEPTED,
+            "past the bound: still processing, not an error"
+        );
+        let refresh = dup
+            .headers()
+            .get("refresh")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            refresh.ends_with(&format!("/orders/{order}/confirmation")),
+            "{refresh}"
+        );
+        assert!(dup.headers().get("retry-after").is_some());
+        let original = original.await.unwrap();
+        app.db.faults().set_action_delay(Duration::ZERO);
+        assert_eq!(original.status, StatusCode::SEE_OTHER);
+        // Where the still-processing page leads, and the same duplicate now: the one confirmation.
+        assert_eq!(
+            app.browser
+                .get(&format!("/orders/{order}/confirmation"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let again = app.confirm(order, &form).await;
+        assert!(again.replayed());
+        assert_eq!(app.invoice_numbers().await.len(), 1);
+        assert_eq!(app.stock("A-1").await, 97);
+        app.assert_invariants().await;
+        impatient.close().await;
+    }
+);

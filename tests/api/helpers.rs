@@ -75,6 +75,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The default browser, with its own session cookie.
     pub browser: Browser,
+    /// The test database's URL, for a second connection with other settings.
+    pub url: String,
     cleanup: Arc<Cleanup>,
 }
 
@@ -162,7 +164,7 @@ impl TestApp {
             }
         };
         let db = Db::connect(&DbOptions {
-            url,
+            url: url.clone(),
             max_connections: 10,
             lock_wait: Duration::from_secs(5),
         })
@@ -179,6 +181,7 @@ impl TestApp {
             state,
             backend,
             browser,
+            url,
             cleanup: Arc::new(cleanup),
         };
         app.user("clerk", Role::Clerk).await;
