@@ -184,6 +184,23 @@ async fn browser(javascript: bool) -> Option<Browser> {
 }
 
 impl Browser {
+    /// Sign in as the clerk, open the scene's order and press Confirm once; the receipt's number.
+    async fn sign_in_and_confirm(&self, s: &Scene) -> String {
+        self.sign_in(&s.base, "clerk").await;
+        self.client
+            .goto(&format!("{}/orders/{}", s.base, s.order))
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css("#confirm button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.receipt_number().await
+    }
+
     async fn sign_in(&self, base: &str, name: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
         self.client
@@ -500,39 +517,24 @@ async fn browser_confirm_back_and_confirm_again() {
         return;
     };
     let Some(b) = browser(true).await else { return };
-    b.sign_in(&s.base, "clerk").await;
+    let number = b.sign_in_and_confirm(&s).await;
+    b.client.back().await.unwrap();
+    // The order page as the browser kept it, with its Confirm form, which the clerk presses.
     b.client
-        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#confirm button[type=submit]"))
         .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#confirm button[type=submit]"))
-        .await
-        .unwrap()
+        .expect("Back shows the kept order page with its form")
         .click()
         .await
         .unwrap();
-    let number = b.receipt_number().await;
-    b.client.back().await.unwrap();
-    // The order page as the browser kept it: with its Confirm form, which the clerk presses.
-    let again = b
-        .client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(
-            "#confirm button[type=submit], .badge-confirmed",
-        ))
-        .await
-        .unwrap();
-    if again.attr("type").await.unwrap().as_deref() == Some("submit") {
-        again.click().await.unwrap();
-    } else {
-        b.client
-            .goto(&format!("{}/orders/{}/confirmation", s.base, s.order))
-            .await
-            .unwrap();
-    }
     assert_eq!(b.receipt_number().await, number);
+    assert_eq!(
+        s.confirm_posts(),
+        vec![2],
+        "the second press reached the server"
+    );
     s.assert_confirmed_once().await;
     s.report("confirm, Back, confirm again");
 }
@@ -543,20 +545,7 @@ async fn browser_reload_the_receipt_and_resubmit_from_history() {
         return;
     };
     let Some(b) = browser(true).await else { return };
-    b.sign_in(&s.base, "clerk").await;
-    b.client
-        .goto(&format!("{}/orders/{}", s.base, s.order))
-        .await
-        .unwrap();
-    // Keep the rendered form's fields: the browser's history holds exactly this POST body.
-    b.client
-        .find(Locator::Css("#confirm button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let number = b.receipt_number().await;
+    let number = b.sign_in_and_confirm(&s).await;
     b.client.refresh().await.unwrap();
     assert_eq!(
         b.receipt_number().await,
@@ -569,20 +558,23 @@ async fn browser_reload_the_receipt_and_resubmit_from_history() {
     b.client
         .wait()
         .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css("body"))
+        .for_element(Locator::Css("form#confirm"))
+        .await
+        .expect("Back shows the kept order page with its form");
+    b.client
+        .execute("document.querySelector('form#confirm').submit()", vec![])
         .await
         .unwrap();
-    if b.client.find(Locator::Css("form#confirm")).await.is_ok() {
-        b.client
-            .execute("document.querySelector('form#confirm').submit()", vec![])
-            .await
-            .unwrap();
-        assert_eq!(
-            b.receipt_number().await,
-            number,
-            "the resubmitted POST shows the original"
-        );
-    }
+    assert_eq!(
+        b.receipt_number().await,
+        number,
+        "the resubmitted POST shows the original"
+    );
+    assert_eq!(
+        s.confirm_posts(),
+        vec![2],
+        "the same POST reached the server twice"
+    );
     s.assert_confirmed_once().await;
     s.report("reload and resubmit");
 }
