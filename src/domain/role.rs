@@ -21,6 +21,8 @@ pub enum Permission {
     ViewStock,
     ViewInvoices,
     ViewMasterData,
+    /// Record goods received into stock.
+    ReceiveStock,
     ManageUsers,
 }
 
@@ -47,14 +49,14 @@ impl Role {
     }
 
     /// The permission table. Admins can do everything; clerks work orders; the warehouse sees
-    /// orders and stock; accountants see orders, stock and invoices. Nobody but a clerk or an
-    /// admin changes or confirms an order.
+    /// orders and stock and records goods received; accountants see orders, stock and invoices.
+    /// Nobody but a clerk or an admin changes or confirms an order.
     pub fn can(self, p: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Clerk => !matches!(p, ManageUsers),
-            Role::Warehouse => matches!(p, ViewOrders | ViewStock | ViewMasterData),
+            Role::Clerk => !matches!(p, ManageUsers | ReceiveStock),
+            Role::Warehouse => matches!(p, ViewOrders | ViewStock | ViewMasterData | ReceiveStock),
             Role::Accountant => matches!(p, ViewOrders | ViewStock | ViewInvoices | ViewMasterData),
         }
     }
@@ -149,6 +151,9 @@ mod tests {
         assert!(!Role::Warehouse.can(Permission::ConfirmOrders));
         assert!(!Role::Warehouse.can(Permission::ViewInvoices));
         assert!(Role::Warehouse.can(Permission::ViewStock));
+        assert!(Role::Warehouse.can(Permission::ReceiveStock));
+        assert!(!Role::Clerk.can(Permission::ReceiveStock));
+        assert!(!Role::Accountant.can(Permission::ReceiveStock));
         assert!(!Role::Accountant.can(Permission::EditOrders));
         assert!(Role::Accountant.can(Permission::ViewInvoices));
         assert!(Role::Admin.can(Permission::ManageUsers));

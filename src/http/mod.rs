@@ -13,6 +13,7 @@ mod order_lines;
 mod order_list;
 mod orders;
 mod receipt;
+mod receipts;
 pub mod session;
 mod stock;
 pub mod templates;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orders::router())
         .merge(order_lines::router())
         .merge(receipt::router())
+        .merge(receipts::router())
         .merge(stock::router())
         .merge(invoices::router())
         .merge(master::router())

@@ -44,6 +44,7 @@ pub struct StockItem {
 #[template(path = "stock/list.html")]
 pub struct StockListPage {
     pub me: Option<Me>,
+    pub can_receive: bool,
     pub q: String,
     pub low_only: bool,
     pub items: Vec<StockItem>,
@@ -87,6 +88,7 @@ async fn list_stock(
         .collect();
     Ok(render(&StockListPage {
         me: user.me(),
+        can_receive: user.role.can(Permission::ReceiveStock),
         q: query.q,
         low_only,
         items,
@@ -109,6 +111,7 @@ pub struct LedgerItem {
 #[template(path = "stock/show.html")]
 pub struct StockPage {
     pub me: Option<Me>,
+    pub can_receive: bool,
     pub sku: String,
     pub name: String,
     pub on_hand: String,
@@ -167,6 +170,7 @@ async fn show_stock(
         .collect();
     Ok(render(&StockPage {
         me: user.me(),
+        can_receive: user.role.can(Permission::ReceiveStock),
         sku: product.sku,
         name: product.name,
         on_hand: units(product.stock_on_hand),

@@ -4,10 +4,12 @@
 
 mod confirm;
 mod orders;
+mod receipts;
 mod users;
 
 pub use confirm::{ConfirmOrder, ShortLine};
 pub use orders::{AddLine, CreateOrder, RemoveLine};
+pub use receipts::{ReceiveGoods, stock_path};
 pub use users::{AddUser, DisableUser, USERS_PATH};
 
 /// Where the receipt of an order lives.

@@ -11,3 +11,4 @@ mod confirm;
 mod forms;
 mod fuzz;
 mod pages;
+mod receipts;
