@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::{Id, TokenForm};
 use super::session::{CurrentUser, Me};
-use super::templates::{datetime, render, render_status};
+use super::templates::{datetime, render, render_status, sentence};
 use crate::auth::hash_password;
 use crate::domain::{NewPassword, Permission, Role, Username};
 use crate::error::{AppError, AppResult};
@@ -160,7 +160,7 @@ async fn add_user(
     let display_name = f.display_name.trim().to_string();
     let role = Role::parse(&f.role);
     let password = NewPassword::parse(&f.password);
-    let mut username_error = username.as_ref().err().map(|e| e.to_string());
+    let mut username_error = username.as_ref().err().map(|e| sentence(&e.to_string()));
     if let Ok(u) = &username
         && st.db.find_user(u.as_str()).await?.is_some()
     {
@@ -172,7 +172,7 @@ async fn add_user(
         _ => None,
     };
     let role_error = role.is_none().then(|| "Choose a role.".to_string());
-    let password_error = password.as_ref().err().map(|e| e.to_string());
+    let password_error = password.as_ref().err().map(|e| sentence(&e.to_string()));
     match (username, role, password) {
         (Ok(username), Some(role), Ok(password))
             if username_error.is_none() && display_name_error.is_none() =>

@@ -11,7 +11,7 @@ use super::AppState;
 use super::extract::{Id, Ids, TokenForm};
 use super::orders::{AddLineForm, add_line_scope, order_page, remove_line_scope};
 use super::session::CurrentUser;
-use super::templates::render_status;
+use super::templates::{render_status, sentence};
 use crate::domain::{Permission, Quantity, Sku};
 use crate::error::AppResult;
 use crate::ops::{AddLine, RemoveLine};
@@ -49,7 +49,7 @@ async fn add_line(
         .await?;
     let quantity = Quantity::parse(&form.data.quantity);
     let product = match Sku::parse(&form.data.sku) {
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(sentence(&e.to_string())),
         Ok(sku) => st
             .db
             .find_product_by_sku(sku.as_str())
@@ -77,7 +77,7 @@ async fn add_line(
                 sku: form.data.sku.clone(),
                 quantity: form.data.quantity.clone(),
                 sku_error: product.err(),
-                quantity_error: quantity.err().map(|e| e.to_string()),
+                quantity_error: quantity.err().map(|e| sentence(&e.to_string())),
             };
             let page = order_page(&st, &user, order_id, add, Vec::new(), None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))

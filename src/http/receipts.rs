@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::{Query, TokenForm};
 use super::session::{CurrentUser, Me};
-use super::templates::{render, render_status};
+use super::templates::{render, render_status, sentence};
 use crate::domain::{Permission, Quantity, Sku};
 use crate::error::AppResult;
 use crate::idempotency::Scope;
@@ -95,7 +95,7 @@ async fn create_receipt(
         .await?;
     let f = &form.data;
     let product = match Sku::parse(&f.sku) {
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(sentence(&e.to_string())),
         Ok(sku) => st
             .db
             .find_product_by_sku(sku.as_str())
@@ -128,7 +128,7 @@ async fn create_receipt(
                 quantity: f.quantity.clone(),
                 note: f.note.clone(),
                 sku_error: product.err(),
-                quantity_error: quantity.err().map(|e| e.to_string()),
+                quantity_error: quantity.err().map(|e| sentence(&e.to_string())),
                 note_error,
             };
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))

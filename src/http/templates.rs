@@ -176,6 +176,20 @@ pub fn page_number(raw: Option<&str>) -> Result<i64, crate::error::AppError> {
     }
 }
 
+/// A domain error message (`enter a whole number of units`) as a sentence beside a field
+/// (`Enter a whole number of units.`).
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
 /// Encode a query-string value.
 pub fn qs(v: &str) -> String {
     serde_urlencoded::to_string([("", v)])
@@ -194,6 +208,19 @@ mod tests {
         assert_eq!(eur.cents(-5), "-€0.05");
         assert_eq!(Currency::new("CHF").cents(100), "CHF 1.00");
         assert_eq!(Currency::new("SEK").cents(100), "SEK 1.00");
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(
+            sentence("enter a whole number of units"),
+            "Enter a whole number of units."
+        );
+        assert_eq!(
+            sentence("There is no product with SKU X."),
+            "There is no product with SKU X."
+        );
+        assert_eq!(sentence(""), "");
     }
 
     #[test]
