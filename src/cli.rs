@@ -147,6 +147,9 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure: set this when users reach orderdesk over HTTPS.
     #[arg(long, env = "ORDERDESK_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Bearer token that lets a metrics scraper read /metrics without signing in.
+    #[arg(long, env = "ORDERDESK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Load the demo data before serving (once: skipped when it is already there).
     #[arg(long)]
     pub demo: bool,
@@ -217,6 +220,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 session_idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
                 session_absolute: Duration::from_secs(args.session_hours.max(1) * 3600),
                 secure_cookies: args.secure_cookies,
+                metrics_token: args.metrics_token,
             };
             crate::server::serve(cli.db.options(), cfg)
                 .await

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod metrics;
 pub mod ops;
 pub mod server;
 pub mod users;

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub session_absolute: Duration,
     /// Mark the session cookie `Secure` (serve behind TLS).
     pub secure_cookies: bool,
+    /// Bearer token for `/metrics` scrapers; without it only signed-in admins read metrics.
+    pub metrics_token: Option<String>,
 }
 
 /// Why the server refuses to start, in words that say what to do.
@@ -78,6 +80,8 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
             },
             secure_cookies: cfg.secure_cookies,
         },
+        metrics: Default::default(),
+        metrics_token: cfg.metrics_token.clone().filter(|t| !t.is_empty()),
         db,
     })
 }

@@ -1,17 +1,25 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
+use super::session::CurrentUser;
 use crate::db::migrate::SchemaState;
+use crate::domain::Role;
+use crate::error::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(show_metrics))
 }
 
 /// Ready when the database answers and its schema is the one this binary expects.
@@ -30,4 +38,47 @@ async fn readyz(State(st): State<AppState>) -> (StatusCode, String) {
             )
         }
     }
+}
+
+/// Whether the request carries the configured metrics bearer token.
+pub fn metrics_bearer_ok(st: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = st.metrics_token.as_deref() else {
+        return false;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| {
+            crate::auth::session_hash(given) == crate::auth::session_hash(expected)
+        })
+}
+
+/// Prometheus metrics of this server: for signed-in admins, or a scraper with the bearer token.
+async fn show_metrics(
+    State(st): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+) -> Response {
+    let admin = user.is_some_and(|u| u.role == Role::Admin);
+    if !admin && !metrics_bearer_ok(&st, &headers) {
+        return AppError::Forbidden(
+            "Metrics are for admins and for scrapers with the metrics token.".into(),
+        )
+        .into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Middleware: count every response by status class and time it.
+pub async fn record_metrics(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let res = next.run(req).await;
+    st.metrics
+        .record_response(res.status().as_u16(), start.elapsed());
+    res
 }

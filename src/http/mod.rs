@@ -38,6 +38,9 @@ pub struct AppState {
     pub idem: Idempotency,
     pub currency: Currency,
     pub sessions: session::SessionConfig,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// A bearer token that lets a scraper read `/metrics` without signing in.
+    pub metrics_token: Option<String>,
 }
 
 impl FromRef<AppState> for Db {
@@ -67,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::require_sign_in))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), health::record_metrics))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -16,6 +16,7 @@ use super::templates::{Currency, datetime, render, render_status, units};
 use crate::db::invoices::InvoiceLineRow;
 use crate::domain::{OrderStatus, Permission, TaxRate};
 use crate::error::{AppError, AppResult};
+use crate::metrics::ConfirmOutcome;
 use crate::ops::{ConfirmOrder, order_path};
 
 pub fn router() -> Router<AppState> {
@@ -34,6 +35,31 @@ async fn confirm_order(
     State(st): State<AppState>,
     user: CurrentUser,
     Id(order_id): Id,
+    form: TokenForm<ConfirmForm>,
+) -> AppResult<Response> {
+    let start = std::time::Instant::now();
+    let result = confirm(&st, &user, order_id, form).await;
+    let outcome = match &result {
+        Ok(res) if res.status() == axum::http::StatusCode::SEE_OTHER => {
+            if res.headers().contains_key("idempotent-replayed") {
+                ConfirmOutcome::Replayed
+            } else {
+                ConfirmOutcome::Confirmed
+            }
+        }
+        Ok(res) if res.status() == axum::http::StatusCode::CONFLICT => ConfirmOutcome::Short,
+        Err(AppError::Replayed(_)) => ConfirmOutcome::Replayed,
+        Err(AppError::StillProcessing { .. }) => ConfirmOutcome::StillProcessing,
+        _ => ConfirmOutcome::Failed,
+    };
+    st.metrics.record_confirmation(outcome, start.elapsed());
+    result
+}
+
+async fn confirm(
+    st: &AppState,
+    user: &CurrentUser,
+    order_id: i64,
     form: TokenForm<ConfirmForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ConfirmOrders)?;
@@ -63,8 +89,7 @@ async fn confirm_order(
         Ok(done) => Ok(done.into_response()),
         // Nothing changed: show the order with every short line and what is available.
         Err(AppError::ShortStock(short)) => {
-            let page =
-                order_page(&st, &user, order_id, AddLineForm::default(), short, None).await?;
+            let page = order_page(st, user, order_id, AddLineForm::default(), short, None).await?;
             Ok(render_status(axum::http::StatusCode::CONFLICT, &page))
         }
         Err(e) => Err(e),

@@ -137,7 +137,9 @@ pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next:
             Err(e) => return AppError::from(e).into_response(),
         }
     }
-    if req.extensions().get::<CurrentUser>().is_some() || is_public(req.uri().path()) {
+    let scraper =
+        req.uri().path() == "/metrics" && super::health::metrics_bearer_ok(&st, req.headers());
+    if req.extensions().get::<CurrentUser>().is_some() || is_public(req.uri().path()) || scraper {
         return next.run(req).await;
     }
     // Back to where the clerk was going after signing in: the page itself for a GET, the

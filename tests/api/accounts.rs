@@ -405,20 +405,7 @@ db_test!(
     a_session_survives_a_restart_and_sign_out_ends_it_on_every_server,
     |app: TestApp| async move {
         // A second server on the same database (or the first one restarted).
-        let cfg = orderdesk::server::ServerConfig {
-            bind: "127.0.0.1:0".into(),
-            currency: "EUR".into(),
-            secret: Some("test secret".into()),
-            key_retention: std::time::Duration::from_secs(86_400),
-            session_idle: std::time::Duration::from_secs(3600),
-            session_absolute: std::time::Duration::from_secs(8 * 3600),
-            secure_cookies: false,
-        };
-        let other = orderdesk::http::router(
-            orderdesk::server::state(app.db.clone(), &cfg)
-                .await
-                .unwrap(),
-        );
+        let other = app.second_server(&TestApp::config()).await;
         let cookie = app.browser.cookie();
         let on_other = |cookie: String| {
             let other = other.clone();

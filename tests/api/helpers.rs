@@ -231,6 +231,7 @@ impl TestApp {
             session_idle: Duration::from_secs(3600),
             session_absolute: Duration::from_secs(8 * 3600),
             secure_cookies: false,
+            metrics_token: None,
         }
     }
 

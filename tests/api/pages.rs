@@ -143,3 +143,55 @@ db_test!(
         assert_eq!(none.count("#orders tbody tr[data-order]"), 0);
     }
 );
+
+db_test!(
+    metrics_count_confirmations_for_admins_and_scrapers,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 100, 2000, 10).await;
+        let order = app.draft(c, &[(a, 1)]).await;
+        let form = app.confirm_form(order).await;
+        app.confirm(order, &form).await;
+        app.confirm(order, &form).await;
+        let admin = app.browser_as("boss", orderdesk::domain::Role::Admin).await;
+        let m = admin.get("/metrics").await;
+        assert_eq!(m.status, StatusCode::OK);
+        assert!(
+            m.body
+                .contains("orderdesk_confirmations_total{outcome=\"confirmed\"} 1"),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.body
+                .contains("orderdesk_confirmations_total{outcome=\"replayed\"} 1")
+        );
+        assert!(
+            m.body
+                .contains("orderdesk_confirmation_duration_seconds_count 2")
+        );
+        // A clerk may not read them; an anonymous scraper needs the token.
+        assert_eq!(
+            app.browser.get("/metrics").await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.new_browser().get("/metrics").await.status,
+            StatusCode::SEE_OTHER
+        );
+        let mut cfg = TestApp::config();
+        cfg.metrics_token = Some("scrape-secret".into());
+        let server = app.second_server(&cfg).await;
+        let scraper = crate::helpers::Browser::new(server);
+        let mut req = scraper.get_request("/metrics");
+        req.headers_mut()
+            .insert("authorization", "Bearer scrape-secret".parse().unwrap());
+        let ok = scraper.request(req).await;
+        assert_eq!(ok.status, StatusCode::OK);
+        assert!(ok.body.contains("orderdesk_http_responses_total"));
+        let mut req = scraper.get_request("/metrics");
+        req.headers_mut()
+            .insert("authorization", "Bearer wrong".parse().unwrap());
+        assert_eq!(scraper.request(req).await.status, StatusCode::SEE_OTHER);
+    }
+);

@@ -1,0 +1,149 @@
+//! Prometheus metrics of one server process: requests, confirmations and their latency.
+//!
+//! Counters live in memory because they describe this process (Prometheus scrapes each server);
+//! nothing that decides an outcome is kept here.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// A latency histogram with fixed buckets.
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (bound, n) in BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, n) in BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+/// How a confirmation request ended.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfirmOutcome {
+    /// This request did the work.
+    Confirmed,
+    /// A duplicate, answered with the recorded outcome.
+    Replayed,
+    /// Refused for short stock; nothing changed.
+    Short,
+    /// A duplicate past the wait bound, told "still processing".
+    StillProcessing,
+    /// Any other refusal or failure.
+    Failed,
+}
+
+/// Every counter of the process.
+#[derive(Default)]
+pub struct Metrics {
+    responses: [AtomicU64; 5],
+    request_seconds: Histogram,
+    confirmations: [AtomicU64; 5],
+    confirm_seconds: Histogram,
+}
+
+impl Metrics {
+    pub fn record_response(&self, status: u16, took: Duration) {
+        let class = usize::from((status / 100).clamp(1, 5)) - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+        self.request_seconds.observe(took);
+    }
+
+    pub fn record_confirmation(&self, outcome: ConfirmOutcome, took: Duration) {
+        self.confirmations[outcome as usize].fetch_add(1, Ordering::Relaxed);
+        self.confirm_seconds.observe(took);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP orderdesk_http_responses_total HTTP responses by status class.\n");
+        out.push_str("# TYPE orderdesk_http_responses_total counter\n");
+        for (i, n) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "orderdesk_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                n.load(Ordering::Relaxed)
+            );
+        }
+        self.request_seconds.render(
+            &mut out,
+            "orderdesk_http_request_duration_seconds",
+            "Time to answer a request.",
+        );
+        out.push_str("# HELP orderdesk_confirmations_total Confirmation requests by outcome.\n");
+        out.push_str("# TYPE orderdesk_confirmations_total counter\n");
+        for (label, outcome) in [
+            ("confirmed", ConfirmOutcome::Confirmed),
+            ("replayed", ConfirmOutcome::Replayed),
+            ("short_stock", ConfirmOutcome::Short),
+            ("still_processing", ConfirmOutcome::StillProcessing),
+            ("failed", ConfirmOutcome::Failed),
+        ] {
+            let n = self.confirmations[outcome as usize].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "orderdesk_confirmations_total{{outcome=\"{label}\"}} {n}"
+            );
+        }
+        self.confirm_seconds.render(
+            &mut out,
+            "orderdesk_confirmation_duration_seconds",
+            "Time to answer a confirmation request.",
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.record_response(303, Duration::from_millis(3));
+        m.record_response(500, Duration::from_millis(30));
+        m.record_confirmation(ConfirmOutcome::Replayed, Duration::from_millis(2));
+        let text = m.render();
+        assert!(text.contains("orderdesk_http_responses_total{class=\"3xx\"} 1"));
+        assert!(text.contains("orderdesk_http_responses_total{class=\"5xx\"} 1"));
+        assert!(text.contains("orderdesk_http_request_duration_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("orderdesk_http_request_duration_seconds_bucket{le=\"0.05\"} 2"));
+        assert!(text.contains("orderdesk_http_request_duration_seconds_count 2"));
+        assert!(text.contains("orderdesk_confirmations_total{outcome=\"replayed\"} 1"));
+        assert!(text.contains("orderdesk_confirmations_total{outcome=\"confirmed\"} 0"));
+    }
+}
