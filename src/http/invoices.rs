@@ -3,7 +3,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use time::macros::format_description;
@@ -15,13 +16,14 @@ use super::receipt::{RateLine, rate, rate_lines};
 use super::session::{CurrentUser, Me};
 use super::templates::{PAGE_SIZE, Pager, date, datetime, page_number, qs, render, units};
 use crate::db::invoices::InvoiceFilter;
-use crate::domain::InvoiceNumber;
 use crate::domain::Permission;
+use crate::domain::{InvoiceNumber, Money};
 use crate::error::{AppError, AppResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list_invoices))
+        .route("/invoices.csv", get(export_invoices))
         .route("/invoices/{number}", get(show_invoice))
 }
 
@@ -50,6 +52,8 @@ pub struct InvoiceItem {
 #[template(path = "invoices/list.html")]
 pub struct InvoiceListPage {
     pub me: Option<Me>,
+    /// The CSV export of exactly this filtered view.
+    pub export: String,
     pub q: String,
     pub from: String,
     pub to: String,
@@ -69,13 +73,8 @@ fn parse_day(s: &str) -> Result<Option<Date>, String> {
         .map_err(|_| "Enter a date as YYYY-MM-DD.".to_string())
 }
 
-async fn list_invoices(
-    State(st): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<InvoiceQuery>,
-) -> AppResult<Response> {
-    user.require(Permission::ViewInvoices)?;
-    let page = page_number(query.page.as_deref())?;
+/// The filter a query asks for, and what is wrong with its dates (if anything).
+fn filter_of(query: &InvoiceQuery) -> (InvoiceFilter, Option<String>, Option<String>) {
     let from = parse_day(&query.from);
     let to = parse_day(&query.to);
     let (from_error, to_error) = (from.clone().err(), to.clone().err());
@@ -92,6 +91,17 @@ async fn list_invoices(
             .and_then(|d| d.next_day())
             .map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
     };
+    (filter, from_error, to_error)
+}
+
+async fn list_invoices(
+    State(st): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<InvoiceQuery>,
+) -> AppResult<Response> {
+    user.require(Permission::ViewInvoices)?;
+    let page = page_number(query.page.as_deref())?;
+    let (filter, from_error, to_error) = filter_of(&query);
     let mut rows = st
         .db
         .list_invoices(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
@@ -118,8 +128,15 @@ async fn list_invoices(
             gross: cur.cents(r.gross_cents),
         })
         .collect();
+    let export = format!(
+        "/invoices.csv?q={}&from={}&to={}",
+        qs(&query.q),
+        qs(&query.from),
+        qs(&query.to)
+    );
     Ok(render(&InvoiceListPage {
         me: user.me(),
+        export,
         q: query.q,
         from: query.from,
         to: query.to,
@@ -211,4 +228,91 @@ async fn show_invoice(
         tax: cur.cents(inv.tax_cents),
         gross: cur.cents(inv.gross_cents),
     }))
+}
+
+/// Rows fetched per query while exporting.
+const EXPORT_BATCH: i64 = 1000;
+
+/// The filtered view as CSV, every matching invoice (not only one page), for accountants.
+async fn export_invoices(
+    State(st): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<InvoiceQuery>,
+) -> AppResult<Response> {
+    user.require(Permission::ViewInvoices)?;
+    let (filter, from_error, to_error) = filter_of(&query);
+    if let Some(e) = from_error.or(to_error) {
+        return Err(AppError::BadRequest(e));
+    }
+    let mut csv = String::from(
+        "number,issued_at,order,customer_code,customer_name,customer_vat_id,currency,net,tax,gross\r\n",
+    );
+    let mut offset = 0;
+    loop {
+        let rows = st.db.list_invoices(&filter, EXPORT_BATCH, offset).await?;
+        for r in &rows {
+            let issued = r
+                .issued_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let fields = [
+                csv_text(&r.number),
+                issued,
+                r.order_id.to_string(),
+                csv_text(&r.customer_code),
+                csv_text(&r.customer_name),
+                csv_text(&r.customer_vat_id),
+                csv_text(&r.currency),
+                Money::from_cents(r.net_cents).amount().to_string(),
+                Money::from_cents(r.tax_cents).amount().to_string(),
+                Money::from_cents(r.gross_cents).amount().to_string(),
+            ];
+            csv.push_str(&fields.join(","));
+            csv.push_str("\r\n");
+        }
+        if (rows.len() as i64) < EXPORT_BATCH {
+            break;
+        }
+        offset += EXPORT_BATCH;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"invoices.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// A text cell: quoted when it holds a separator, a quote or a line break; and a leading
+/// `=`, `+`, `-` or `@` is defused with an apostrophe so a spreadsheet never runs it as a formula.
+fn csv_text(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_text;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_text("Acme"), "Acme");
+        assert_eq!(csv_text("Acme, Inc."), "\"Acme, Inc.\"");
+        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_text("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_text("-2,3"), "\"'-2,3\"");
+    }
 }

@@ -195,3 +195,71 @@ db_test!(
         assert_eq!(scraper.request(req).await.status, StatusCode::SEE_OTHER);
     }
 );
+
+db_test!(
+    the_invoice_list_exports_its_filtered_view_as_csv,
+    |app: TestApp| async move {
+        let acme = app.customer("C-1", "Acme, Inc.").await;
+        let zen = app.customer("C-2", "=Zenith").await;
+        let a = app.product("A-1", 1999, 2000, 100).await;
+        for customer in [acme, zen, acme] {
+            let order = app.draft(customer, &[(a, 1)]).await;
+            let form = app.confirm_form(order).await;
+            assert_eq!(
+                app.confirm(order, &form).await.status,
+                StatusCode::SEE_OTHER
+            );
+        }
+        let list = app.browser.get("/invoices?q=acme").await;
+        let href = list
+            .html()
+            .select(&scraper::Selector::parse("a#export").unwrap())
+            .next()
+            .unwrap()
+            .value()
+            .attr("href")
+            .unwrap()
+            .to_string();
+        assert_eq!(href, "/invoices.csv?q=acme&from=&to=");
+        let csv = app.browser.get(&href).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(
+            csv.headers
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let lines: Vec<&str> = csv.body.trim_end().split("\r\n").collect();
+        assert_eq!(
+            lines.len(),
+            3,
+            "header and the two Acme invoices: {lines:?}"
+        );
+        assert!(lines[0].starts_with("number,issued_at,order"));
+        assert!(
+            lines[1].contains("\"Acme, Inc.\"") && lines[1].ends_with(",EUR,19.99,4.00,23.99"),
+            "{}",
+            lines[1]
+        );
+        let all = app.browser.get("/invoices.csv").await;
+        assert!(
+            all.body.contains(",'=Zenith,"),
+            "a formula-like name is defused: {}",
+            all.body
+        );
+        assert_eq!(all.body.trim_end().split("\r\n").count(), 4);
+        assert_eq!(
+            app.browser
+                .get("/invoices.csv?from=2026-13-01")
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        let wh = app
+            .browser_as("walter", orderdesk::domain::Role::Warehouse)
+            .await;
+        assert_eq!(wh.get("/invoices.csv").await.status, StatusCode::FORBIDDEN);
+    }
+);
