@@ -35,6 +35,7 @@ const FIELDS: &[&str] = &[
     "role",
     "password",
     "next",
+    "note",
     "page",
     "",
 ];
@@ -99,6 +100,7 @@ db_test!(
             "/admin/users".into(),
             "/admin/users/1/disable".into(),
             "/admin/users/999/disable".into(),
+            "/receipts".into(),
             "/logout".into(),
             "/login".into(),
         ];
@@ -168,6 +170,9 @@ db_test!(
         }
         for path in [
             "/orders?page=%FF",
+            "/invoices.csv?from=%FF&to=x",
+            "/receipts/new?sku=%3Cscript%3E",
+            "/metrics?x=%00",
             "/orders?before=%FF",
             "/orders?after=99999999999999999999",
             "/orders?status=%00",
