@@ -21,9 +21,11 @@ pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
     Ok(Pools::Postgres(pool))
 }
 
-/// 55P03 lock_not_available (lock_timeout), 57014 query_canceled.
+/// 55P03 lock_not_available (lock_timeout), 57014 query_canceled, and the two failures after
+/// which the transaction was rolled back whole and a retry can succeed: 40P01 deadlock_detected,
+/// 40001 serialization_failure. All answer "busy, nothing changed" rather than a 500.
 pub(super) fn is_busy_code(code: &str) -> bool {
-    matches!(code, "55P03" | "57014")
+    matches!(code, "55P03" | "57014" | "40P01" | "40001")
 }
 
 /// An order's lines with their products for confirmation, the product rows locked in
