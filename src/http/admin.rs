@@ -145,16 +145,7 @@ async fn add_user(
     form: TokenForm<AddForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ManageUsers)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            add_scope(),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
+    let claim = st.claim(&user, add_scope(), &form).await?;
     let f = &form.data;
     let username = Username::parse(&f.username);
     let display_name = f.display_name.trim().to_string();
@@ -217,16 +208,7 @@ async fn disable_user(
     form: TokenForm<DisableForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ManageUsers)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            disable_scope(target),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
+    let claim = st.claim(&user, disable_scope(target), &form).await?;
     if target == user.id {
         return Err(AppError::Conflict(
             "You cannot disable your own account.".into(),

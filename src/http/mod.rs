@@ -28,7 +28,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::db::Db;
-use crate::idempotency::Idempotency;
+use crate::idempotency::{Claim, Idempotency, Scope};
 use templates::Currency;
 
 /// Everything a handler may ask for. Cheap to clone.
@@ -41,6 +41,22 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// A bearer token that lets a scraper read `/metrics` without signing in.
     pub metrics_token: Option<String>,
+}
+
+impl AppState {
+    /// Verify a submitted form's token for `user` and `scope`, and prepare its claim. A form
+    /// that already completed is answered here with its recorded outcome (see
+    /// [`Idempotency::claim`]).
+    pub async fn claim<T>(
+        &self,
+        user: &session::CurrentUser,
+        scope: Scope,
+        form: &extract::TokenForm<T>,
+    ) -> Result<Claim, crate::error::AppError> {
+        self.idem
+            .claim(&self.db, &user.subject(), scope, &form.token, form.pairs())
+            .await
+    }
 }
 
 impl FromRef<AppState> for Db {

@@ -101,16 +101,7 @@ pub async fn create_order(
     form: TokenForm<CreateForm>,
 ) -> AppResult<Response> {
     user.require(Permission::EditOrders)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            create_scope(),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
+    let claim = st.claim(&user, create_scope(), &form).await?;
     let customer_id = form
         .data
         .customer_id

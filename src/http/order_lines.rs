@@ -11,8 +11,9 @@ use super::AppState;
 use super::extract::{Id, Ids, TokenForm};
 use super::orders::{AddLineForm, add_line_scope, order_page, remove_line_scope};
 use super::session::CurrentUser;
+use super::stock::product_field;
 use super::templates::{render_status, sentence};
-use crate::domain::{Permission, Quantity, Sku};
+use crate::domain::{Permission, Quantity};
 use crate::error::AppResult;
 use crate::ops::{AddLine, RemoveLine};
 
@@ -37,25 +38,9 @@ async fn add_line(
     form: TokenForm<AddForm>,
 ) -> AppResult<Response> {
     user.require(Permission::EditOrders)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            add_line_scope(order_id),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
+    let claim = st.claim(&user, add_line_scope(order_id), &form).await?;
     let quantity = Quantity::parse(&form.data.quantity);
-    let product = match Sku::parse(&form.data.sku) {
-        Err(e) => Err(sentence(&e.to_string())),
-        Ok(sku) => st
-            .db
-            .find_product_by_sku(sku.as_str())
-            .await?
-            .ok_or_else(|| format!("There is no product with SKU {sku}.")),
-    };
+    let product = product_field(&st.db, &form.data.sku).await?;
     match (product, quantity) {
         (Ok(product), Ok(quantity)) => {
             let action = AddLine {

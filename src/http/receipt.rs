@@ -63,16 +63,7 @@ async fn confirm(
     form: TokenForm<ConfirmForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ConfirmOrders)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            confirm_scope(order_id),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
+    let claim = st.claim(user, confirm_scope(order_id), &form).await?;
     let revision = form.data.revision.trim().parse::<i64>().map_err(|_| {
         AppError::BadRequest(
             "The form's order revision is missing or malformed. Nothing was changed.".into(),

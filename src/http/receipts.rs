@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::{Query, TokenForm};
 use super::session::{CurrentUser, Me};
+use super::stock::product_field;
 use super::templates::{render, render_status, sentence};
-use crate::domain::{Permission, Quantity, Sku};
+use crate::domain::{Permission, Quantity};
 use crate::error::AppResult;
 use crate::idempotency::Scope;
 use crate::ops::ReceiveGoods;
@@ -83,25 +84,9 @@ async fn create_receipt(
     form: TokenForm<ReceiptForm>,
 ) -> AppResult<Response> {
     user.require(Permission::ReceiveStock)?;
-    let claim = st
-        .idem
-        .claim(
-            &st.db,
-            &user.subject(),
-            receipt_scope(),
-            &form.token,
-            form.pairs(),
-        )
-        .await?;
+    let claim = st.claim(&user, receipt_scope(), &form).await?;
     let f = &form.data;
-    let product = match Sku::parse(&f.sku) {
-        Err(e) => Err(sentence(&e.to_string())),
-        Ok(sku) => st
-            .db
-            .find_product_by_sku(sku.as_str())
-            .await?
-            .ok_or_else(|| format!("There is no product with SKU {sku}.")),
-    };
+    let product = product_field(&st.db, &f.sku).await?;
     let quantity = Quantity::parse(&f.quantity);
     let note = f.note.trim().to_string();
     let note_error = (note.chars().count() > 200).then(|| "At most 200 characters.".to_string());

@@ -114,6 +114,10 @@ pub fn is_public(path: &str) -> bool {
 
 /// Middleware: find the signed-in user, or send the browser to sign in.
 pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    // Health checks and static files never need the user: no session query for them.
+    if is_public(req.uri().path()) && req.uri().path() != "/login" {
+        return next.run(req).await;
+    }
     if let Some(token) = cookie_token(req.headers()) {
         let hash = session_hash(&token);
         match st.db.find_session(&hash, st.sessions.lifetimes).await {

@@ -11,7 +11,7 @@ use super::AppState;
 use super::extract::Query;
 use super::session::{CurrentUser, Me};
 use super::templates::{PAGE_SIZE, Pager, datetime, page_number, qs, render, units};
-use crate::db::products::ProductFilter;
+use crate::db::products::{ProductFilter, ProductRow};
 use crate::domain::Permission;
 use crate::domain::Sku;
 use crate::error::{AppError, AppResult};
@@ -180,4 +180,16 @@ async fn show_stock(
         movements,
         pager,
     }))
+}
+
+/// The product a form's SKU field names, or the message to show beside the field.
+pub async fn product_field(db: &crate::db::Db, raw: &str) -> AppResult<Result<ProductRow, String>> {
+    let sku = match Sku::parse(raw) {
+        Ok(sku) => sku,
+        Err(e) => return Ok(Err(super::templates::sentence(&e.to_string()))),
+    };
+    Ok(db
+        .find_product_by_sku(sku.as_str())
+        .await?
+        .ok_or_else(|| format!("There is no product with SKU {sku}.")))
 }

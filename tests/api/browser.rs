@@ -184,6 +184,38 @@ async fn browser(javascript: bool) -> Option<Browser> {
 }
 
 impl Browser {
+    /// Type into the element `css`.
+    async fn fill(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Click the element `css` once.
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Wait (at most 15 s) until the element `css` is on the page.
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
     /// Sign in as the clerk, open the scene's order and press Confirm once; the receipt's number.
     async fn sign_in_and_confirm(&self, s: &Scene) -> String {
         self.sign_in(&s.base, "clerk").await;
@@ -191,45 +223,16 @@ impl Browser {
             .goto(&format!("{}/orders/{}", s.base, s.order))
             .await
             .unwrap();
-        self.client
-            .find(Locator::Css("#confirm button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.click("#confirm button[type=submit]").await;
         self.receipt_number().await
     }
 
     async fn sign_in(&self, base: &str, name: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
-        self.client
-            .find(Locator::Css("#username"))
-            .await
-            .unwrap()
-            .send_keys(name)
-            .await
-            .unwrap();
-        self.client
-            .find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys(&password_of(name))
-            .await
-            .unwrap();
-        self.client
-            .find(Locator::Css("#login button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(15))
-            .for_element(Locator::Css(".who-name"))
-            .await
-            .unwrap();
+        self.fill("#username", name).await;
+        self.fill("#password", &password_of(name)).await;
+        self.click("#login button[type=submit]").await;
+        self.wait_for(".who-name").await;
     }
 
     /// Click the element `clicks` times, `gap` apart, as a person's mouse would.
@@ -445,22 +448,10 @@ async fn two_tabs(backend: Backend, servers: usize) {
         .goto(&format!("{}/orders/{}", base_of(1), s.order))
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css("#confirm button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#confirm button[type=submit]").await;
     let n2 = b.receipt_number().await;
     b.client.switch_to_window(first).await.unwrap();
-    b.client
-        .find(Locator::Css("#confirm button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#confirm button[type=submit]").await;
     let n1 = b.receipt_number().await;
     assert_eq!(n1, n2, "both tabs show the one confirmation");
     s.assert_confirmed_once().await;
@@ -604,13 +595,7 @@ async fn browser_short_stock_then_goods_receipt_then_one_confirmation() {
         .goto(&format!("{}/orders/{}", s.base, s.order))
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css("#confirm button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#confirm button[type=submit]").await;
     let short = b
         .client
         .wait()
@@ -663,32 +648,15 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
         .goto(&format!("{}/orders/{}", s.base, s.order))
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css("#sku"))
-        .await
-        .unwrap()
-        .send_keys("PAPER-A4")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#quantity"))
-        .await
-        .unwrap()
-        .send_keys("5")
-        .await
-        .unwrap();
+    b.fill("#sku", "PAPER-A4").await;
+    b.fill("#quantity", "5").await;
     b.click_times(
         "#add-line button[type=submit]",
         2,
         Duration::from_millis(60),
     )
     .await;
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css("#add-line"))
-        .await
-        .unwrap();
+    b.wait_for("#add-line").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         s.app.db.order_lines(s.order).await.unwrap().len(),
@@ -700,50 +668,17 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
         .goto(&format!("{}/orders/new", s.base))
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css("#customer_id option"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let before = s
-        .app
-        .db
-        .list_orders(
-            &Default::default(),
-            100,
-            orderdesk::db::orders::Cursor::First,
-        )
-        .await
-        .unwrap()
-        .0
-        .len();
+    b.click("#customer_id option").await;
+    let before = s.app.order_count().await;
     b.click_times(
         "form[action='/orders'] button[type=submit]",
         2,
         Duration::from_millis(60),
     )
     .await;
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css("#add-line"))
-        .await
-        .unwrap();
+    b.wait_for("#add-line").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let after = s
-        .app
-        .db
-        .list_orders(
-            &Default::default(),
-            100,
-            orderdesk::db::orders::Cursor::First,
-        )
-        .await
-        .unwrap()
-        .0
-        .len();
+    let after = s.app.order_count().await;
     assert_eq!(after, before + 1, "one order created");
     let lines = count(
         &s.servers[0].seen,

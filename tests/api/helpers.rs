@@ -335,6 +335,20 @@ impl TestApp {
         v
     }
 
+    /// How many orders there are (up to 100).
+    pub async fn order_count(&self) -> usize {
+        self.db
+            .list_orders(
+                &Default::default(),
+                100,
+                orderdesk::db::orders::Cursor::First,
+            )
+            .await
+            .unwrap()
+            .0
+            .len()
+    }
+
     pub async fn order_status(&self, id: i64) -> String {
         self.db.find_order(id).await.unwrap().unwrap().status
     }
