@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::db::{Db, DbOptions};
-use crate::domain::{NewPassword, Role, Username};
+use crate::domain::{Actor, NewPassword, Role, Username};
+use crate::ops;
 use crate::server::{ServerConfig, ensure_schema};
 
 #[derive(Parser, Debug)]
@@ -87,6 +88,12 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Manage API tokens: add one for a user (printed once, alone on the last line), list,
+    /// revoke.
+    ApiToken {
+        #[command(subcommand)]
+        action: ApiTokenAction,
+    },
     /// Delete idempotency keys older than the retention period, in batches.
     PurgeKeys {
         /// Keep keys this many days.
@@ -124,6 +131,23 @@ pub enum UserAction {
     Password { name: String },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ApiTokenAction {
+    /// Create a token that acts as USER (with USER's role). The token is printed once, alone
+    /// on the last line of standard output; only its hash is stored.
+    Add {
+        /// The user the token acts as.
+        user: String,
+        /// What the token is for ("web shop"), shown in lists.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id (from `api-token list`); it stops working on every server.
+    Revoke { id: i64 },
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -150,6 +174,10 @@ pub struct ServeArgs {
     /// Bearer token that lets a metrics scraper read /metrics without signing in.
     #[arg(long, env = "ORDERDESK_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Requests per second one API token may send to this server (bursts of twice that); 0
+    /// for no limit.
+    #[arg(long, env = "ORDERDESK_API_RATE", default_value_t = 100)]
+    pub api_rate: u32,
     /// Load the demo data before serving (once: skipped when it is already there).
     #[arg(long)]
     pub demo: bool,
@@ -221,6 +249,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 session_absolute: Duration::from_secs(args.session_hours.max(1) * 3600),
                 secure_cookies: args.secure_cookies,
                 metrics_token: args.metrics_token,
+                api_rate: args.api_rate,
             };
             crate::server::serve(cli.db.options(), cfg)
                 .await
@@ -274,6 +303,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ensure_schema(&db).await.map_err(|e| e.to_string())?;
             user_command(&db, action).await
         }
+        Command::ApiToken { action } => {
+            let db = connect(&cli.db).await?;
+            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            api_token_command(&db, action).await
+        }
         Command::PurgeKeys { days } => {
             let db = connect(&cli.db).await?;
             ensure_schema(&db).await.map_err(|e| e.to_string())?;
@@ -290,6 +324,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
 
 async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
     let parse_name = |n: &str| Username::parse(n).map_err(|e| format!("{n:?}: {e}"));
+    let operator = Actor::command_line();
     match action {
         UserAction::Add {
             name,
@@ -302,9 +337,16 @@ async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
             })?;
             let password = read_password()?;
             let display = display_name.unwrap_or_else(|| username.to_string());
-            crate::users::add_user(db, &username, display.trim(), role, password, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
+            ops::add_user(
+                db,
+                &operator,
+                username.clone(),
+                display.trim(),
+                role,
+                password,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!("user {username} added as {role}");
         }
         UserAction::List => {
@@ -322,24 +364,90 @@ async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
         }
         UserAction::Disable { name } => {
             let username = parse_name(&name)?;
-            if !crate::users::disable_user(db, &username, "cli")
+            let user = db
+                .find_user(username.as_str())
                 .await
                 .map_err(|e| e.to_string())?
-            {
+                .ok_or_else(|| format!("no active user named {username}"))?;
+            let action = ops::DisableUser {
+                actor: operator,
+                user_id: user.id,
+            };
+            let done = ops::run_once(db, action).await.map_err(|e| e.to_string())?;
+            if !done.changed {
                 return Err(format!("no active user named {username}"));
             }
-            println!("user {username} disabled; their sessions ended");
+            println!("user {username} disabled; their sessions and API tokens ended");
         }
         UserAction::Password { name } => {
             let username = parse_name(&name)?;
             let password = read_password()?;
-            if !crate::users::set_password(db, &username, password, "cli")
+            let password_hash = crate::auth::hash_password(password)
                 .await
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no user named {username}"));
-            }
+                .map_err(|e| e.to_string())?;
+            let action = ops::SetPassword {
+                actor: operator,
+                username: username.clone(),
+                password_hash,
+            };
+            ops::run_once(db, action).await.map_err(|e| e.to_string())?;
             println!("password of {username} changed; their sessions ended");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn api_token_command(db: &Db, action: ApiTokenAction) -> Result<ExitCode, String> {
+    let operator = Actor::command_line();
+    match action {
+        ApiTokenAction::Add { user, label } => {
+            let username = Username::parse(&user).map_err(|e| format!("{user:?}: {e}"))?;
+            let (secret, token_hash, hint) = crate::auth::new_api_token();
+            let action = ops::CreateApiToken {
+                actor: operator,
+                username: username.clone(),
+                label,
+                token_hash,
+                hint,
+            };
+            let created = ops::run_once(db, action).await.map_err(|e| e.to_string())?;
+            println!(
+                "API token {} created for {username}; it is shown only now, on the next line:",
+                created.id
+            );
+            println!("{secret}");
+        }
+        ApiTokenAction::List => {
+            let tokens = db.list_api_tokens().await.map_err(|e| e.to_string())?;
+            if tokens.is_empty() {
+                println!("no API tokens");
+            }
+            for t in tokens {
+                let state = match t.revoked_at {
+                    Some(_) => "revoked",
+                    None => "active",
+                };
+                let used = t
+                    .last_used_at
+                    .map(crate::http::templates::datetime)
+                    .unwrap_or_else(|| "never used".into());
+                println!(
+                    "{:>5}  {:<14} {:<20} {:<8} {:<22} {}",
+                    t.id, t.hint, t.username, state, used, t.label
+                );
+            }
+        }
+        ApiTokenAction::Revoke { id } => {
+            let action = ops::RevokeApiToken {
+                actor: operator,
+                token_id: id,
+            };
+            let changed = ops::run_once(db, action).await.map_err(|e| e.to_string())?;
+            if changed {
+                println!("API token {id} revoked; it no longer works on any server");
+            } else {
+                println!("API token {id} was revoked already; nothing changed");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

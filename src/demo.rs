@@ -3,8 +3,8 @@
 use crate::db::customers::{self, NewCustomer};
 use crate::db::products::{self, NewProduct};
 use crate::db::{Db, now, orders};
-use crate::domain::{NewPassword, Role, Username};
-use crate::error::AppError;
+use crate::domain::{Actor, NewPassword, Role, Username};
+use crate::error::Error;
 
 const CUSTOMERS: &[(&str, &str, &str, &str)] = &[
     (
@@ -167,7 +167,7 @@ const USERS: &[(&str, &str, Role)] = &[
 ];
 
 /// Load the demo data once; a second run changes nothing and says so.
-pub async fn load(db: &Db) -> Result<String, AppError> {
+pub async fn load(db: &Db) -> Result<String, Error> {
     if !db.search_customers(CUSTOMERS[0].0, 1, 0).await?.is_empty() {
         return Ok("demo data is already loaded; nothing was changed".into());
     }
@@ -221,10 +221,14 @@ pub async fn load(db: &Db) -> Result<String, AppError> {
             ));
             continue;
         }
-        let password = crate::server::random_hex(6);
-        let username = Username::parse(name).map_err(|e| AppError::Internal(e.to_string()))?;
-        let new = NewPassword::parse(&password).map_err(|e| AppError::Internal(e.to_string()))?;
-        crate::users::add_user(db, &username, display, *role, new, actor).await?;
+        let password = crate::auth::random_hex(6);
+        let username = Username::parse(name).map_err(|e| Error::Internal(e.to_string()))?;
+        let new = NewPassword::parse(&password).map_err(|e| Error::Internal(e.to_string()))?;
+        let by = Actor {
+            username: actor.to_string(),
+            ..Actor::command_line()
+        };
+        crate::ops::add_user(db, &by, username, display, *role, new).await?;
         summary.push_str(&format!("\n  {name:<11} {password}   ({role})"));
     }
     Ok(summary)

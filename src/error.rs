@@ -1,177 +1,235 @@
-//! The one error type of the crate. Every handler returns `Result<_, AppError>`; 4xx errors
-//! render a page that says what to do next, 5xx render a generic page and log the detail.
+//! The core's errors: what went wrong, in the domain's words.
+//!
+//! This is the inner ring. It knows no HTTP status, no page, no URL and no JSON: `domain`, `db`,
+//! `idempotency` and `ops` return these, and each face decides how to present them (`http`
+//! renders an error page that says what to do next, `http::api` a problem+json document).
+//! Messages are plain facts ("order 12 is confirmed"); the faces add the advice.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use std::fmt;
 
 use crate::db::DbError;
-use crate::http::templates::{ErrorPage, PendingPage, render_status};
+use crate::domain::{OrderStatus, Permission, Role, ShortLine};
 
+/// Everything an operation of the core can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// The thing asked for does not exist (unknown id, SKU or invoice number).
+pub enum Error {
+    /// The record the request names does not exist.
     #[error("{0}")]
-    NotFound(String),
-    /// Malformed input: missing fields, wrong types, a missing or malformed form token.
+    NotFound(Missing),
+    /// Input that is well-formed but that the domain refuses (an unknown SKU on a line, an
+    /// inactive customer). Nothing changed.
     #[error("{0}")]
-    BadRequest(String),
-    /// The request body is over the size limit.
-    #[error("request too large")]
-    TooLarge,
-    /// Not allowed: a token issued to someone else or for something else, a cross-site post.
+    Invalid(Invalid),
+    /// The record's state does not allow the operation. Nothing changed.
     #[error("{0}")]
-    Forbidden(String),
-    /// The request is well-formed but the record's state does not allow it.
-    #[error("{0}")]
-    Conflict(String),
-    /// A token reused with different form content.
-    #[error("{0}")]
-    Unprocessable(String),
-    /// The order asks for more than is on hand; nothing changed.
-    #[error("not enough stock")]
-    ShortStock(Vec<crate::ops::ShortLine>),
-    /// A duplicate whose original is still running past the bounded wait.
-    #[error("still processing")]
-    StillProcessing { location: String },
-    /// Not an error: a duplicate of a completed form, answered with the recorded outcome
-    /// before any further work (see `Idempotency::claim`).
-    #[error("replayed")]
-    Replayed(Box<crate::idempotency::Executed>),
-    /// A lock wait ran past its bound outside the idempotency engine.
-    #[error("the database is busy")]
+    Conflict(Conflict),
+    /// The order asks for more than is on hand: every short product. Nothing changed.
+    #[error("not enough stock for {} product(s)", .0.len())]
+    ShortStock(Vec<ShortLine>),
+    /// The actor's role does not allow the operation.
+    #[error("the {role} role may not {}", permission.describe())]
+    Forbidden { role: Role, permission: Permission },
+    /// The idempotency key was refused; see [`KeyError`].
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A lock wait ran past its bound; the transaction was rolled back whole.
+    #[error("timed out waiting for a lock")]
     Busy,
     #[error(transparent)]
     Db(DbError),
-    #[error("template: {0}")]
-    Render(#[from] askama::Error),
+    /// A broken invariant or an unexpected failure: a bug or an operator's problem.
     #[error("{0}")]
     Internal(String),
 }
 
-pub type AppResult<T> = Result<T, AppError>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<DbError> for AppError {
+impl From<DbError> for Error {
     fn from(err: DbError) -> Self {
         match err {
-            DbError::Busy => AppError::Busy,
-            other => AppError::Db(other),
+            DbError::Busy => Error::Busy,
+            other => Error::Db(other),
         }
     }
 }
 
-impl From<sqlx::Error> for AppError {
+impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         DbError::from(err).into()
     }
 }
 
-impl AppError {
-    pub fn status(&self) -> StatusCode {
+/// Why an idempotency key (a form's token or an API client's `Idempotency-Key`) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Absent, or not a key at all.
+    #[error("the idempotency key is missing or malformed")]
+    Malformed,
+    /// A form token signed for another person, action or record, or not signed by us.
+    #[error("the form's token was not issued for this action, this record or this person")]
+    NotIssuedHere,
+    /// The key was used before for a different request (other content, action or path).
+    #[error("the idempotency key was already used for a different request")]
+    Reused,
+    /// The first request with this key is still running past the bounded wait.
+    #[error("the first request with this idempotency key is still being processed")]
+    InFlight,
+}
+
+/// A record that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Order(i64),
+    Line { order_id: i64, line_id: i64 },
+    CustomerId(i64),
+    Customer(String),
+    Product(String),
+    Invoice(String),
+    User(String),
+    ApiToken(i64),
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Conflict(_) | AppError::ShortStock(_) => StatusCode::CONFLICT,
-            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::StillProcessing { .. } => StatusCode::ACCEPTED,
-            AppError::Replayed(done) => done.outcome.status,
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Db(_) | AppError::Render(_) | AppError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
+            Missing::Order(id) => write!(f, "there is no order {id}"),
+            Missing::Line { order_id, line_id } => {
+                write!(f, "order {order_id} has no line {line_id}")
             }
+            Missing::CustomerId(id) => write!(f, "there is no customer {id}"),
+            Missing::Customer(code) => write!(f, "there is no customer with code {code}"),
+            Missing::Product(sku) => write!(f, "there is no product with SKU {sku}"),
+            Missing::Invoice(n) => write!(f, "there is no invoice {n}"),
+            Missing::User(name) => write!(f, "there is no user named {name}"),
+            Missing::ApiToken(id) => write!(f, "there is no API token {id}"),
         }
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let (title, message, hint): (&str, String, &str) = match &self {
-            AppError::Replayed(done) => return done.as_ref().clone().into_response(),
-            AppError::NotFound(m) => (
-                "Not found",
-                m.clone(),
-                "Check the address, or start from the list.",
+/// Where in a request an invalid value sits: a form field, or a JSON member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Customer,
+    Reference,
+    Sku,
+    Quantity,
+    /// The `n`-th line of a request that carries several (0-based).
+    LineSku(usize),
+    LineQuantity(usize),
+    Lines,
+    Revision,
+    Reason,
+    Username,
+    DisplayName,
+    Role,
+    Password,
+    Label,
+    Note,
+}
+
+impl Field {
+    /// The JSON pointer-like name an API client sees: `lines[2].sku`.
+    pub fn path(self) -> String {
+        match self {
+            Field::Customer => "customer".into(),
+            Field::Reference => "reference".into(),
+            Field::Sku => "sku".into(),
+            Field::Quantity => "quantity".into(),
+            Field::LineSku(i) => format!("lines[{i}].sku"),
+            Field::LineQuantity(i) => format!("lines[{i}].quantity"),
+            Field::Lines => "lines".into(),
+            Field::Revision => "revision".into(),
+            Field::Reason => "reason".into(),
+            Field::Username => "username".into(),
+            Field::DisplayName => "display_name".into(),
+            Field::Role => "role".into(),
+            Field::Password => "password".into(),
+            Field::Label => "label".into(),
+            Field::Note => "note".into(),
+        }
+    }
+}
+
+/// Input the domain refuses, with the field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: Field,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: Field, message: impl Into<String>) -> Self {
+        Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(i: Invalid) -> Self {
+        Error::Invalid(i)
+    }
+}
+
+/// A state that does not allow the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// Lines can only change, and orders only be confirmed, while they are drafts.
+    NotDraft {
+        order_id: i64,
+        status: OrderStatus,
+    },
+    /// The order changed after the form (or the client) saw it, at `seen`.
+    Changed {
+        order_id: i64,
+        seen: i64,
+    },
+    /// There is nothing to confirm.
+    NoLines {
+        order_id: i64,
+    },
+    /// The order is cancelled.
+    Cancelled {
+        order_id: i64,
+    },
+    UserExists(String),
+    OwnAccount,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::NotDraft { order_id, status } => write!(
+                f,
+                "order {order_id} is {status}; only a draft can change or be confirmed"
             ),
-            AppError::BadRequest(m) => (
-                "That request could not be read",
-                m.clone(),
-                "Go back to the form; what you typed is kept there.",
+            Conflict::Changed { order_id, seen } => write!(
+                f,
+                "order {order_id} was changed after revision {seen} was seen; nothing was confirmed"
             ),
-            AppError::TooLarge => (
-                "That form is too large",
-                "The server accepts forms up to 256 KiB. Nothing was changed.".to_string(),
-                "Go back and shorten what you entered.",
-            ),
-            AppError::Forbidden(m) => (
-                "Not allowed",
-                m.clone(),
-                "Open the page again from the menu and use the form there.",
-            ),
-            AppError::Conflict(m) => (
-                "That cannot be done now",
-                m.clone(),
-                "The record has changed; open it to see its current state.",
-            ),
-            AppError::ShortStock(lines) => (
-                "Not enough stock",
-                lines
-                    .iter()
-                    .map(|l| {
-                        format!(
-                            "{} {}: ordered {}, available {}",
-                            l.sku, l.name, l.requested, l.available
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                "Nothing was confirmed. Change the lines or receive stock, then confirm again.",
-            ),
-            AppError::Unprocessable(m) => (
-                "This form was already used",
-                m.clone(),
-                "Open the page again to get a fresh form for a new change.",
-            ),
-            AppError::StillProcessing { location } => {
-                let mut res = render_status(
-                    status,
-                    &PendingPage {
-                        me: None,
-                        location: location.clone(),
-                    },
-                );
-                let refresh = format!("2;url={location}");
-                if let Ok(v) = HeaderValue::from_str(&refresh) {
-                    res.headers_mut().insert(header::REFRESH, v);
-                }
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-                return res;
-            }
-            AppError::Busy => {
-                let mut res = render_status(
-                    status,
-                    &ErrorPage::new(
-                        status,
-                        "Busy for a moment",
-                        "The database is busy with other confirmations.".into(),
-                        "Nothing was changed. Send the form again in a few seconds.",
-                    ),
-                );
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-                return res;
-            }
-            AppError::Db(_) | AppError::Render(_) | AppError::Internal(_) => {
-                tracing::error!(error = %self, detail = ?self, "request failed");
-                (
-                    "Something went wrong on our side",
-                    "The request could not be completed and nothing was changed.".to_string(),
-                    "The error has been logged for the operator.",
-                )
-            }
-        };
-        render_status(status, &ErrorPage::new(status, title, message, hint))
+            Conflict::NoLines { order_id } => write!(f, "order {order_id} has no lines yet"),
+            Conflict::Cancelled { order_id } => write!(f, "order {order_id} is cancelled"),
+            Conflict::UserExists(name) => write!(f, "a user named {name} exists already"),
+            Conflict::OwnAccount => f.write_str("you cannot disable your own account"),
+        }
+    }
+}
+
+impl From<Conflict> for Error {
+    fn from(c: Conflict) -> Self {
+        Error::Conflict(c)
+    }
+}
+
+impl From<Missing> for Error {
+    fn from(m: Missing) -> Self {
+        Error::NotFound(m)
     }
 }

@@ -15,4 +15,3 @@ pub mod idempotency;
 pub mod metrics;
 pub mod ops;
 pub mod server;
-pub mod users;

@@ -1,4 +1,5 @@
-//! Prometheus metrics of one server process: requests, confirmations and their latency.
+//! Prometheus metrics of one server process: requests (all, and the API's), confirmations and
+//! their latency.
 //!
 //! Counters live in memory because they describe this process (Prometheus scrapes each server);
 //! nothing that decides an outcome is kept here.
@@ -68,6 +69,7 @@ pub enum ConfirmOutcome {
 #[derive(Default)]
 pub struct Metrics {
     responses: [AtomicU64; 5],
+    api_responses: [AtomicU64; 5],
     request_seconds: Histogram,
     confirmations: [AtomicU64; 5],
     confirm_seconds: Histogram,
@@ -78,6 +80,29 @@ impl Metrics {
         let class = usize::from((status / 100).clamp(1, 5)) - 1;
         self.responses[class].fetch_add(1, Ordering::Relaxed);
         self.request_seconds.observe(took);
+    }
+
+    /// One response of the JSON API (also counted among all responses).
+    pub fn record_api_response(&self, status: u16) {
+        let class = usize::from((status / 100).clamp(1, 5)) - 1;
+        self.api_responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time a confirmation request and count it by how it ended: `request` says so when it
+    /// answers, `failed` classifies its errors. Both faces count confirmations through this.
+    pub async fn time_confirmation<T, E>(
+        &self,
+        request: impl std::future::Future<Output = Result<(T, ConfirmOutcome), E>>,
+        failed: impl FnOnce(&E) -> ConfirmOutcome,
+    ) -> Result<T, E> {
+        let start = std::time::Instant::now();
+        let result = request.await;
+        let outcome = match &result {
+            Ok((_, outcome)) => *outcome,
+            Err(e) => failed(e),
+        };
+        self.record_confirmation(outcome, start.elapsed());
+        result.map(|(answer, _)| answer)
     }
 
     pub fn record_confirmation(&self, outcome: ConfirmOutcome, took: Duration) {
@@ -94,6 +119,16 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "orderdesk_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                n.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP orderdesk_api_responses_total JSON API responses by status class.\n");
+        out.push_str("# TYPE orderdesk_api_responses_total counter\n");
+        for (i, n) in self.api_responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "orderdesk_api_responses_total{{class=\"{}xx\"}} {}",
                 i + 1,
                 n.load(Ordering::Relaxed)
             );
@@ -137,6 +172,7 @@ mod tests {
         m.record_response(303, Duration::from_millis(3));
         m.record_response(500, Duration::from_millis(30));
         m.record_confirmation(ConfirmOutcome::Replayed, Duration::from_millis(2));
+        m.record_api_response(201);
         let text = m.render();
         assert!(text.contains("orderdesk_http_responses_total{class=\"3xx\"} 1"));
         assert!(text.contains("orderdesk_http_responses_total{class=\"5xx\"} 1"));
@@ -145,5 +181,6 @@ mod tests {
         assert!(text.contains("orderdesk_http_request_duration_seconds_count 2"));
         assert!(text.contains("orderdesk_confirmations_total{outcome=\"replayed\"} 1"));
         assert!(text.contains("orderdesk_confirmations_total{outcome=\"confirmed\"} 0"));
+        assert!(text.contains("orderdesk_api_responses_total{class=\"2xx\"} 1"));
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::db::migrate::SchemaState;
 use crate::db::users::SessionLifetimes;
 use crate::db::{Db, DbOptions};
-use crate::http::session::SessionConfig;
+use crate::http::state::SessionConfig;
 use crate::http::templates::Currency;
 use crate::http::{AppState, router};
 use crate::idempotency::{Idempotency, Secret};
@@ -27,6 +27,9 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Bearer token for `/metrics` scrapers; without it only signed-in admins read metrics.
     pub metrics_token: Option<String>,
+    /// Requests per second one API token may send to this server (bursts of twice that);
+    /// 0 for no limit.
+    pub api_rate: u32,
 }
 
 /// Why the server refuses to start, in words that say what to do.
@@ -67,7 +70,10 @@ pub async fn ensure_schema(db: &Db) -> Result<(), StartError> {
 pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
     let secret = match &cfg.secret {
         Some(s) => s.clone(),
-        None => db.setting_or_init("token_secret", &random_hex(32)).await?,
+        None => {
+            db.setting_or_init("token_secret", &crate::auth::random_hex(32))
+                .await?
+        }
     };
     Ok(AppState {
         idem: Idempotency::new(Secret::new(secret.into_bytes())),
@@ -82,6 +88,7 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
         },
         metrics: Default::default(),
         metrics_token: cfg.metrics_token.clone().filter(|t| !t.is_empty()),
+        api_limits: std::sync::Arc::new(crate::http::limits::RateLimiter::new(cfg.api_rate)),
         db,
     })
 }
@@ -146,11 +153,4 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// `n` random bytes as hex, from the operating system's generator.
-pub fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).expect("the operating system's random generator is available");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
 }

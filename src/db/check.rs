@@ -1,6 +1,7 @@
 //! The invariant self-check behind `orderdesk check`: facts that must hold whatever happened.
 
-use super::{Backend, Db, DbResult, on_pool};
+use super::{Db, DbResult, on_pool};
+use crate::domain::OrderStatus;
 
 /// One violated invariant, in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,19 +10,14 @@ pub struct Violation(pub String);
 impl Db {
     /// Every violation found; empty when the database is consistent.
     pub async fn check_invariants(&self) -> DbResult<Vec<Violation>> {
-        let pg = self.backend() == Backend::Postgres;
         let mut out = Vec::new();
 
         // 1. The stock on hand of a product equals the sum of its ledger rows.
-        let sql = if pg {
-            "SELECT p.sku, p.stock_on_hand, COALESCE(SUM(s.quantity), 0)::BIGINT FROM products p \
-             LEFT JOIN stock_ledger s ON s.product_id = p.id GROUP BY p.id, p.sku, p.stock_on_hand \
-             HAVING p.stock_on_hand <> COALESCE(SUM(s.quantity), 0)"
-        } else {
-            "SELECT p.sku, p.stock_on_hand, COALESCE(SUM(s.quantity), 0) FROM products p \
-             LEFT JOIN stock_ledger s ON s.product_id = p.id GROUP BY p.id, p.sku, p.stock_on_hand \
-             HAVING p.stock_on_hand <> COALESCE(SUM(s.quantity), 0)"
-        };
+        // CAST(... AS BIGINT): PostgreSQL sums BIGINT into NUMERIC; both backends read i64.
+        let sql = "SELECT p.sku, p.stock_on_hand, CAST(COALESCE(SUM(s.quantity), 0) AS BIGINT) \
+                   FROM products p LEFT JOIN stock_ledger s ON s.product_id = p.id \
+                   GROUP BY p.id, p.sku, p.stock_on_hand \
+                   HAVING p.stock_on_hand <> COALESCE(SUM(s.quantity), 0)";
         let rows: Vec<(String, i64, i64)> =
             on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (sku, on_hand, ledger) in rows {
@@ -52,7 +48,7 @@ impl Db {
         }
 
         // 3. One invoice per confirmed order, and none for an order that is not confirmed.
-        let rows: Vec<(i64, String)> = on_pool!(self, c => sqlx::query_as(
+        let rows: Vec<(i64, OrderStatus)> = on_pool!(self, c => sqlx::query_as(
             "SELECT o.id, o.status FROM orders o LEFT JOIN invoices i ON i.order_id = o.id \
              WHERE (o.status = 'confirmed' AND i.order_id IS NULL) OR (o.status = 'draft' AND i.order_id IS NOT NULL)",
         )
@@ -65,15 +61,10 @@ impl Db {
         }
 
         // 4. Invoice totals are the sums of their lines.
-        let sql = if pg {
-            "SELECT i.number FROM invoices i LEFT JOIN (SELECT order_id, SUM(net_cents)::BIGINT AS n, \
-             SUM(tax_cents)::BIGINT AS t FROM invoice_lines GROUP BY order_id) s ON s.order_id = i.order_id \
-             WHERE s.order_id IS NULL OR s.n <> i.net_cents OR s.t <> i.tax_cents"
-        } else {
-            "SELECT i.number FROM invoices i LEFT JOIN (SELECT order_id, SUM(net_cents) AS n, \
-             SUM(tax_cents) AS t FROM invoice_lines GROUP BY order_id) s ON s.order_id = i.order_id \
-             WHERE s.order_id IS NULL OR s.n <> i.net_cents OR s.t <> i.tax_cents"
-        };
+        let sql = "SELECT i.number FROM invoices i LEFT JOIN (SELECT order_id, \
+                   CAST(SUM(net_cents) AS BIGINT) AS n, CAST(SUM(tax_cents) AS BIGINT) AS t \
+                   FROM invoice_lines GROUP BY order_id) s ON s.order_id = i.order_id \
+                   WHERE s.order_id IS NULL OR s.n <> i.net_cents OR s.t <> i.tax_cents";
         let rows: Vec<(String,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (number,) in rows {
             out.push(Violation(format!(
@@ -82,19 +73,12 @@ impl Db {
         }
 
         // 5. Each confirmed order moved stock exactly once: its sale rows equal its lines.
-        let sql = if pg {
-            "SELECT o.id FROM orders o \
-             LEFT JOIN (SELECT order_id, SUM(quantity)::BIGINT AS q FROM order_lines GROUP BY order_id) l ON l.order_id = o.id \
-             LEFT JOIN (SELECT order_id, -SUM(quantity)::BIGINT AS q FROM stock_ledger WHERE reason = 'sale' GROUP BY order_id) s \
-               ON s.order_id = o.id \
-             WHERE o.status = 'confirmed' AND COALESCE(l.q, 0) <> COALESCE(s.q, 0)"
-        } else {
-            "SELECT o.id FROM orders o \
-             LEFT JOIN (SELECT order_id, SUM(quantity) AS q FROM order_lines GROUP BY order_id) l ON l.order_id = o.id \
-             LEFT JOIN (SELECT order_id, -SUM(quantity) AS q FROM stock_ledger WHERE reason = 'sale' GROUP BY order_id) s \
-               ON s.order_id = o.id \
-             WHERE o.status = 'confirmed' AND COALESCE(l.q, 0) <> COALESCE(s.q, 0)"
-        };
+        let sql = "SELECT o.id FROM orders o \
+             LEFT JOIN (SELECT order_id, CAST(SUM(quantity) AS BIGINT) AS q FROM order_lines \
+                        GROUP BY order_id) l ON l.order_id = o.id \
+             LEFT JOIN (SELECT order_id, CAST(-SUM(quantity) AS BIGINT) AS q FROM stock_ledger \
+                        WHERE reason = 'sale' GROUP BY order_id) s ON s.order_id = o.id \
+             WHERE o.status = 'confirmed' AND COALESCE(l.q, 0) <> COALESCE(s.q, 0)";
         let rows: Vec<(i64,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (id,) in rows {
             out.push(Violation(format!(

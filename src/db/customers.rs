@@ -11,6 +11,17 @@ pub struct CustomerRow {
     pub name: String,
     pub address: String,
     pub vat_id: String,
+    pub active: bool,
+}
+
+/// The columns of [`CustomerRow`], in one place for every query that reads them.
+macro_rules! select_customers {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, code, name, address, vat_id, active FROM customers ",
+            $rest
+        )
+    };
 }
 
 /// A new customer, as entered by an admin or loaded by `orderdesk demo`.
@@ -31,26 +42,48 @@ impl Db {
         offset: i64,
     ) -> DbResult<Vec<CustomerRow>> {
         let pattern = like_pattern(q);
-        Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(
-            "SELECT id, code, name, address, vat_id FROM customers \
-             WHERE ($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) \
-             ORDER BY name, id LIMIT $3 OFFSET $4",
-        )
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(select_customers!(
+            "WHERE ($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) \
+             ORDER BY name, id LIMIT $3 OFFSET $4"
+        ))
         .bind(q.trim())
         .bind(&pattern)
         .bind(limit)
         .bind(offset)
         .fetch_all(c)
-        .await)?)
+        .await)?,
+        )
     }
 
     pub async fn find_customer(&self, id: i64) -> DbResult<Option<CustomerRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(
-            "SELECT id, code, name, address, vat_id FROM customers WHERE id = $1",
-        )
+            select_customers!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(c)
         .await)?)
+    }
+
+    /// Customers matching `q` (code or name), in ascending id after `after`: keyset pages for
+    /// the API, at most `limit`.
+    pub async fn customers_after(
+        &self,
+        q: &str,
+        after: i64,
+        limit: i64,
+    ) -> DbResult<Vec<CustomerRow>> {
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(select_customers!(
+            "WHERE id > $1 AND ($2 = '' OR LOWER(name) LIKE $3 OR LOWER(code) LIKE $3) \
+             ORDER BY id LIMIT $4"
+        ))
+        .bind(after)
+        .bind(q.trim())
+        .bind(like_pattern(q))
+        .bind(limit)
+        .fetch_all(c)
+        .await)?,
+        )
     }
 }
 
@@ -80,10 +113,20 @@ pub(crate) fn like_pattern(q: &str) -> String {
 
 /// The customer as this transaction sees it; `None` if there is no such customer.
 pub async fn find(tx: &mut Tx, customer_id: i64) -> DbResult<Option<CustomerRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
-        "SELECT id, code, name, address, vat_id FROM customers WHERE id = $1",
-    )
+    Ok(
+        on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(select_customers!("WHERE id = $1"))
     .bind(customer_id)
     .fetch_optional(c)
-    .await)?)
+    .await)?,
+    )
+}
+
+/// The customer with `code` as this transaction sees it.
+pub async fn find_by_code(tx: &mut Tx, code: &str) -> DbResult<Option<CustomerRow>> {
+    Ok(
+        on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(select_customers!("WHERE code = $1"))
+    .bind(code)
+    .fetch_optional(c)
+    .await)?,
+    )
 }

@@ -2,11 +2,11 @@
 
 use sqlx::{FromRow, QueryBuilder};
 
-use crate::domain::{InvoiceNumber, Series};
+use crate::domain::InvoiceNumber;
 use time::OffsetDateTime;
 
 use super::customers::like_pattern;
-use super::{Backend, Db, DbResult, Tx, on_pool, on_tx};
+use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx, per_backend};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InvoiceRow {
@@ -114,22 +114,33 @@ impl Db {
     }
 
     pub async fn find_invoice_for_order(&self, order_id: i64) -> DbResult<Option<InvoiceRow>> {
-        Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
-            select_invoices!("WHERE order_id = $1"))
-        .bind(order_id)
-        .fetch_optional(c)
-        .await)?)
+        find_for_order(&mut Reader::Db(self), order_id).await
     }
 
     pub async fn invoice_lines(&self, order_id: i64) -> DbResult<Vec<InvoiceLineRow>> {
-        Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceLineRow>(
-            "SELECT line_no, product_id, sku, name, quantity, unit_price_cents, tax_rate_bp, net_cents, tax_cents, gross_cents \
-             FROM invoice_lines WHERE order_id = $1 ORDER BY line_no",
-        )
-        .bind(order_id)
-        .fetch_all(c)
-        .await)?)
+        lines(&mut Reader::Db(self), order_id).await
     }
+}
+
+/// The invoice of an order, if it has one.
+pub async fn find_for_order(r: &mut Reader<'_>, order_id: i64) -> DbResult<Option<InvoiceRow>> {
+    Ok(on_reader!(r, c => sqlx::query_as::<_, InvoiceRow>(
+        select_invoices!("WHERE order_id = $1"))
+    .bind(order_id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// An invoice's lines in their printed order.
+pub async fn lines(r: &mut Reader<'_>, order_id: i64) -> DbResult<Vec<InvoiceLineRow>> {
+    Ok(on_reader!(r, c => sqlx::query_as::<_, InvoiceLineRow>(
+        "SELECT line_no, product_id, sku, name, quantity, unit_price_cents, tax_rate_bp, net_cents, \
+                tax_cents, gross_cents \
+         FROM invoice_lines WHERE order_id = $1 ORDER BY line_no",
+    )
+    .bind(order_id)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Insert the invoice's lines (before the header: its foreign key is deferred), in a few
@@ -166,36 +177,13 @@ pub async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[InvoiceLineRow]) 
 /// statement so the lock is held for one round trip plus the commit. A rollback returns the
 /// number: no gaps.
 pub async fn issue(tx: &mut Tx, inv: &NewInvoice<'_>) -> DbResult<String> {
-    let series = Series::Invoice.prefix();
-    let year = i64::from(inv.year);
-    let number: String = match tx.backend() {
-        Backend::Postgres => {
-            on_tx!(tx, c => bind_header(sqlx::query_scalar(super::postgres::ISSUE_INVOICE), inv)
-            .bind(series)
-            .bind(year)
-            .fetch_one(c)
-            .await)?
-        }
-        Backend::Sqlite => {
-            let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(NEXT_NUMBER)
-                .bind(series)
-                .bind(year)
-                .fetch_one(c)
-                .await)?;
-            let number = InvoiceNumber::new(Series::Invoice, inv.year, seq).to_string();
-            on_tx!(tx, c => bind_header(sqlx::query_scalar(super::sqlite::INSERT_INVOICE), inv)
-                .bind(&number)
-                .bind(seq)
-                .fetch_one(c)
-                .await)?
-        }
-    };
+    let number = per_backend!(tx, issue_invoice(inv))?;
     debug_assert!(InvoiceNumber::parse(&number).is_ok(), "{number}");
     Ok(number)
 }
 
 /// Bind the header's fields as $1..$13 (order_id, year, customer..., totals, issued_at/by).
-fn bind_header<'q, DB, O>(
+pub(super) fn bind_header<'q, DB, O>(
     q: sqlx::query::QueryScalar<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
     inv: &NewInvoice<'q>,
 ) -> sqlx::query::QueryScalar<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
@@ -219,7 +207,3 @@ where
         .bind(inv.issued_at)
         .bind(inv.issued_by)
 }
-
-/// Increment (or start) a series' counter for a year.
-const NEXT_NUMBER: &str = "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
-     ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 RETURNING last_number";

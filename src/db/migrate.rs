@@ -2,10 +2,7 @@
 
 use sqlx::migrate::Migrator;
 
-use super::{Db, DbResult, Pools, on_pool};
-
-static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+use super::{Db, DbResult, Pools, on_pool, postgres, sqlite};
 
 /// One migration and whether this database has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,26 +29,16 @@ pub enum SchemaState {
 impl Db {
     fn migrator(&self) -> &'static Migrator {
         match self.pools {
-            Pools::Sqlite { .. } => &SQLITE,
-            Pools::Postgres(_) => &POSTGRES,
+            Pools::Sqlite { .. } => &sqlite::MIGRATOR,
+            Pools::Postgres(_) => &postgres::MIGRATOR,
         }
     }
 
     /// Applied migrations as (version, checksum); empty when the bookkeeping table is absent.
     async fn applied(&self) -> DbResult<Vec<(i64, Vec<u8>)>> {
-        let exists: bool = match &self.pools {
-            Pools::Sqlite { read, .. } => {
-                sqlx::query_scalar(
-                    "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-                )
-                .fetch_one(read)
-                .await?
-            }
-            Pools::Postgres(pool) => {
-                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                    .fetch_one(pool)
-                    .await?
-            }
+        let exists = match &self.pools {
+            Pools::Sqlite { read, .. } => sqlite::has_migrations_table(read).await?,
+            Pools::Postgres(pool) => postgres::has_migrations_table(pool).await?,
         };
         if !exists {
             return Ok(Vec::new());
@@ -115,8 +102,8 @@ impl Db {
     /// servers at once: sqlx takes an advisory lock on PostgreSQL.
     pub async fn migrate(&self) -> DbResult<()> {
         match &self.pools {
-            Pools::Sqlite { write, .. } => SQLITE.run(write).await?,
-            Pools::Postgres(pool) => POSTGRES.run(pool).await?,
+            Pools::Sqlite { write, .. } => sqlite::MIGRATOR.run(write).await?,
+            Pools::Postgres(pool) => postgres::MIGRATOR.run(pool).await?,
         }
         Ok(())
     }

@@ -11,10 +11,11 @@
 //! keys are UUID on PostgreSQL and 16-byte BLOBs on SQLite. Times are TIMESTAMPTZ on PostgreSQL
 //! and RFC 3339 UTC text on SQLite.
 
+pub mod api_tokens;
 pub mod audit;
-pub mod bench;
 pub mod check;
 pub mod customers;
+pub mod faults;
 pub mod idempotency;
 pub mod invoices;
 pub mod migrate;
@@ -24,10 +25,9 @@ pub mod products;
 mod settings;
 mod sqlite;
 pub mod stock;
+mod types;
 pub mod users;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -35,12 +35,12 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 /// Expand `$body` once per backend with `$c` bound to the transaction's connection.
 macro_rules! on_tx {
     ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            $crate::db::Tx::Sqlite(t) => {
+        match &mut ($tx).conn {
+            $crate::db::TxConn::Sqlite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            $crate::db::Tx::Postgres(t) => {
+            $crate::db::TxConn::Postgres(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -64,7 +64,37 @@ macro_rules! on_pool {
     };
 }
 
-pub(crate) use {on_pool, on_tx};
+/// Expand `$body` once per backend with `$c` bound to a [`Reader`]'s connection: the pool
+/// outside a transaction, or the transaction's own connection (to read what it wrote).
+macro_rules! on_reader {
+    ($r:expr, $c:ident => $body:expr) => {
+        match $r {
+            $crate::db::Reader::Db(db) => $crate::db::on_pool!(db, $c => $body),
+            $crate::db::Reader::Tx(tx) => $crate::db::on_tx!(tx, $c => $body),
+        }
+    };
+}
+
+/// Call the backend module's own version of a statement whose SQL differs per backend:
+/// `per_backend!(tx, take_stock_for_order(id, actor, at))` runs `sqlite::take_stock_for_order`
+/// or `postgres::take_stock_for_order` on the transaction's connection.
+macro_rules! per_backend {
+    ($tx:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match &mut ($tx).conn {
+            $crate::db::TxConn::Sqlite(t) => $crate::db::sqlite::$f(&mut **t, $($arg),*).await,
+            $crate::db::TxConn::Postgres(t) => $crate::db::postgres::$f(&mut **t, $($arg),*).await,
+        }
+    };
+}
+
+pub(crate) use {on_pool, on_reader, on_tx, per_backend};
+
+/// Where a read runs: on the pool, or inside a transaction that must see its own writes (a
+/// document recorded with the effects that made it).
+pub enum Reader<'a> {
+    Db(&'a Db),
+    Tx(&'a mut Tx),
+}
 
 /// Which backend a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,48 +126,23 @@ pub struct DbOptions {
     pub lock_wait: Duration,
 }
 
-/// Fault injection for tests: proves that a failure inside the confirmation leaves nothing.
-#[derive(Debug, Default)]
-pub struct Faults {
-    fail_after_stock_update: AtomicBool,
-    action_delay_ms: std::sync::atomic::AtomicU64,
-}
-
-impl Faults {
-    /// Make the next confirmation fail right after it decremented stock (then disarm).
-    pub fn fail_next_confirmation_after_stock_update(&self) {
-        self.fail_after_stock_update.store(true, Ordering::SeqCst);
-    }
-
-    pub(crate) fn take_fail_after_stock_update(&self) -> bool {
-        self.fail_after_stock_update.swap(false, Ordering::SeqCst)
-    }
-
-    /// Hold every state-changing action open this long inside its transaction, right after
-    /// its claim, so that duplicates really overlap in tests.
-    pub fn set_action_delay(&self, delay: Duration) {
-        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.action_delay_ms.store(ms, Ordering::SeqCst);
-    }
-
-    pub(crate) fn action_delay(&self) -> Option<Duration> {
-        match self.action_delay_ms.load(Ordering::SeqCst) {
-            0 => None,
-            ms => Some(Duration::from_millis(ms)),
-        }
-    }
-}
-
 /// The database handle shared by every request. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pub(crate) pools: Pools,
-    faults: Arc<Faults>,
+    #[cfg(feature = "test-hooks")]
+    faults: std::sync::Arc<faults::Faults>,
 }
 
 /// A write transaction, begun so that it takes its locks up front where the backend needs it
 /// (`BEGIN IMMEDIATE` on SQLite). Dropping it without commit rolls back.
-pub enum Tx {
+pub struct Tx {
+    pub(crate) conn: TxConn,
+    #[cfg(feature = "test-hooks")]
+    pub(crate) faults: std::sync::Arc<faults::Faults>,
+}
+
+pub(crate) enum TxConn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
@@ -148,9 +153,10 @@ pub enum DbError {
     /// A lock wait ran past its bound (SQLite busy, PostgreSQL lock_timeout, pool timeout).
     #[error("timed out waiting for a lock")]
     Busy,
-    /// A unique constraint refused the write.
-    #[error("unique constraint violated")]
-    Unique,
+    /// A unique constraint refused the write; `target` names it as `table.column` on both
+    /// backends (see [`DbError::is_unique`]), when it is one the schema declares.
+    #[error("unique constraint violated ({})", target.as_deref().unwrap_or("unknown"))]
+    Unique { target: Option<String> },
     /// A CHECK constraint refused the write (for example stock below zero).
     #[error("check constraint violated")]
     Check,
@@ -165,7 +171,11 @@ impl From<sqlx::Error> for DbError {
         }
         if let Some(db_err) = err.as_database_error() {
             if db_err.is_unique_violation() {
-                return DbError::Unique;
+                let target = match db_err.constraint() {
+                    Some(name) => postgres::unique_target(name),
+                    None => sqlite::unique_target(db_err.message()),
+                };
+                return DbError::Unique { target };
             }
             if db_err.is_check_violation() {
                 return DbError::Check;
@@ -186,6 +196,15 @@ impl From<sqlx::migrate::MigrateError> for DbError {
     }
 }
 
+impl DbError {
+    /// Whether this is the unique violation of `table.column`: lets the query that raises it
+    /// map exactly that constraint to what it means ("a user of that name exists"), and any
+    /// other violation stay an error.
+    pub fn is_unique(&self, table_column: &str) -> bool {
+        matches!(self, DbError::Unique { target: Some(t) } if t == table_column)
+    }
+}
+
 pub type DbResult<T> = Result<T, DbError>;
 
 impl Db {
@@ -198,7 +217,8 @@ impl Db {
         };
         Ok(Db {
             pools,
-            faults: Arc::new(Faults::default()),
+            #[cfg(feature = "test-hooks")]
+            faults: Default::default(),
         })
     }
 
@@ -209,20 +229,18 @@ impl Db {
         }
     }
 
-    pub fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
-    /// A shared handle on the fault switches, for actions that run in their own task.
-    pub fn faults_handle(&self) -> Arc<Faults> {
-        Arc::clone(&self.faults)
-    }
-
     /// Begin a write transaction.
     pub async fn begin(&self) -> DbResult<Tx> {
-        Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let conn = match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                TxConn::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pools::Postgres(pool) => TxConn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            conn,
+            #[cfg(feature = "test-hooks")]
+            faults: std::sync::Arc::clone(&self.faults),
         })
     }
 
@@ -257,26 +275,19 @@ impl Db {
 
 impl Tx {
     pub async fn commit(self) -> DbResult<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.conn {
+            TxConn::Sqlite(t) => t.commit().await?,
+            TxConn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 
     pub async fn rollback(self) -> DbResult<()> {
-        match self {
-            Tx::Sqlite(t) => t.rollback().await?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.conn {
+            TxConn::Sqlite(t) => t.rollback().await?,
+            TxConn::Postgres(t) => t.rollback().await?,
         }
         Ok(())
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
-        }
     }
 }
 

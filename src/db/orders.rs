@@ -4,13 +4,14 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::customers::{CustomerRow, like_pattern};
-use super::{Backend, Db, DbResult, Tx, on_pool, on_tx};
+use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx, per_backend};
+use crate::domain::OrderStatus;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderListRow {
     pub id: i64,
     pub customer_name: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub reference: String,
     pub created_at: OffsetDateTime,
     pub line_count: i64,
@@ -24,7 +25,7 @@ pub struct OrderRow {
     pub customer_id: i64,
     pub customer_code: String,
     pub customer_name: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub reference: String,
     pub revision: i64,
     pub created_at: OffsetDateTime,
@@ -87,8 +88,8 @@ macro_rules! order_search {
 /// Filters of the order list.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
-    /// `draft`, `confirmed`, or empty for all.
-    pub status: String,
+    /// One status, or all.
+    pub status: Option<OrderStatus>,
     /// Customer name or code, or an order number.
     pub q: String,
 }
@@ -117,7 +118,7 @@ impl Db {
             (false, true) => concat!(order_list!(order_search!()), " ORDER BY o.id ASC LIMIT $7"),
         };
         let mut rows = on_pool!(self, c => sqlx::query_as::<_, OrderListRow>(sql)
-            .bind(filter.status.as_str())
+            .bind(filter.status.map_or("", OrderStatus::as_str))
             .bind(below)
             .bind(above)
             .bind(id)
@@ -135,41 +136,46 @@ impl Db {
     }
 
     pub async fn find_order(&self, id: i64) -> DbResult<Option<OrderRow>> {
-        Ok(on_pool!(self, c => sqlx::query_as::<_, OrderRow>(
-            "SELECT o.id, o.customer_id, c.code AS customer_code, c.name AS customer_name, o.status, o.reference, \
-                    o.revision, o.created_at, o.created_by, o.confirmed_at, o.confirmed_by \
-             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(c)
-        .await)?)
+        find(&mut Reader::Db(self), id).await
     }
 
     /// The order's lines in entry order, with current product data.
     pub async fn order_lines(&self, order_id: i64) -> DbResult<Vec<OrderLineRow>> {
-        Ok(on_pool!(self, c => sqlx::query_as::<_, OrderLineRow>(
-            "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
-             FROM order_lines l JOIN products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.id",
-        )
-        .bind(order_id)
-        .fetch_all(c)
-        .await)?)
+        lines(&mut Reader::Db(self), order_id).await
     }
 
     /// Confirmations since `since`: (count, gross cents).
     pub async fn confirmations_since(&self, since: OffsetDateTime) -> DbResult<(i64, i64)> {
-        let sql = match self.backend() {
-            Backend::Sqlite => {
-                "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0) FROM invoices WHERE issued_at >= $1"
-            }
-            Backend::Postgres => {
-                "SELECT COUNT(*), COALESCE(SUM(gross_cents), 0)::BIGINT FROM invoices WHERE issued_at >= $1"
-            }
-        };
+        let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(gross_cents), 0) AS BIGINT) FROM invoices \
+                   WHERE issued_at >= $1";
         Ok(
             on_pool!(self, c => sqlx::query_as::<_, (i64, i64)>(sql).bind(since).fetch_one(c).await)?,
         )
     }
+}
+
+/// The order with its customer.
+pub async fn find(r: &mut Reader<'_>, id: i64) -> DbResult<Option<OrderRow>> {
+    Ok(on_reader!(r, c => sqlx::query_as::<_, OrderRow>(
+        "SELECT o.id, o.customer_id, c.code AS customer_code, c.name AS customer_name, o.status, \
+                o.reference, o.revision, o.created_at, o.created_by, o.confirmed_at, o.confirmed_by \
+         FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// The order's lines in entry order, with current product data.
+pub async fn lines(r: &mut Reader<'_>, order_id: i64) -> DbResult<Vec<OrderLineRow>> {
+    Ok(on_reader!(r, c => sqlx::query_as::<_, OrderLineRow>(
+        "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, p.tax_rate_bp, \
+                p.stock_on_hand \
+         FROM order_lines l JOIN products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.id",
+    )
+    .bind(order_id)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Create a draft order; returns its id.
@@ -204,8 +210,8 @@ pub async fn touch_draft(tx: &mut Tx, order_id: i64) -> DbResult<Option<i64>> {
 }
 
 /// The order's status and revision as this transaction sees them.
-pub async fn status_of(tx: &mut Tx, order_id: i64) -> DbResult<Option<(String, i64)>> {
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, (String, i64)>(
+pub async fn status_of(tx: &mut Tx, order_id: i64) -> DbResult<Option<(OrderStatus, i64)>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, (OrderStatus, i64)>(
         "SELECT status, revision FROM orders WHERE id = $1",
     )
     .bind(order_id)
@@ -229,6 +235,22 @@ pub async fn insert_line(
     .await)?)
 }
 
+/// Insert several lines of (product id, quantity) in a few multi-row statements.
+pub async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[(i64, i64)]) -> DbResult<()> {
+    for chunk in lines.chunks(1000) {
+        on_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO order_lines (order_id, product_id, quantity) ",
+            );
+            qb.push_values(chunk, |mut b, (product_id, quantity)| {
+                b.push_bind(order_id).push_bind(*product_id).push_bind(*quantity);
+            });
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 /// Delete one line of the order; false when no such line.
 pub async fn delete_line(tx: &mut Tx, order_id: i64, line_id: i64) -> DbResult<bool> {
     let n = on_tx!(tx, c => sqlx::query("DELETE FROM order_lines WHERE id = $1 AND order_id = $2")
@@ -241,23 +263,25 @@ pub async fn delete_line(tx: &mut Tx, order_id: i64, line_id: i64) -> DbResult<b
 }
 
 /// The conditional state change at the heart of confirmation: draft to confirmed, only if the
-/// order is still a draft at the revision the clerk saw. Returns the customer as it is now (to be
+/// order is still a draft at the revision the clerk saw (any revision when `None`: an API client
+/// that did not say). Returns the customer as it is now (to be
 /// copied onto the invoice) when the order moved, in the same statement.
 pub async fn mark_confirmed(
     tx: &mut Tx,
     order_id: i64,
-    revision: i64,
+    revision: Option<i64>,
     actor: &str,
     at: OffsetDateTime,
 ) -> DbResult<Option<CustomerRow>> {
     Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
         "UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, revision = revision + 1 \
-         WHERE id = $1 AND status = 'draft' AND revision = $2 \
+         WHERE id = $1 AND status = 'draft' AND ($2 IS NULL OR revision = $2) \
          RETURNING customer_id AS id, \
            (SELECT code FROM customers WHERE customers.id = orders.customer_id) AS code, \
            (SELECT name FROM customers WHERE customers.id = orders.customer_id) AS name, \
            (SELECT address FROM customers WHERE customers.id = orders.customer_id) AS address, \
-           (SELECT vat_id FROM customers WHERE customers.id = orders.customer_id) AS vat_id",
+           (SELECT vat_id FROM customers WHERE customers.id = orders.customer_id) AS vat_id, \
+           (SELECT active FROM customers WHERE customers.id = orders.customer_id) AS active",
     )
     .bind(order_id)
     .bind(revision)
@@ -270,12 +294,5 @@ pub async fn mark_confirmed(
 /// The order's lines with their products, the products locked in ascending id order on
 /// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the write lock).
 pub async fn lock_lines(tx: &mut Tx, order_id: i64) -> DbResult<Vec<OrderLineRow>> {
-    let sql = match tx.backend() {
-        Backend::Sqlite => super::sqlite::LOCK_ORDER_LINES,
-        Backend::Postgres => super::postgres::LOCK_ORDER_LINES,
-    };
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, OrderLineRow>(sql)
-        .bind(order_id)
-        .fetch_all(c)
-        .await)?)
+    per_backend!(tx, lock_order_lines(order_id))
 }

@@ -1,10 +1,18 @@
-//! Everything PostgreSQL-specific: connection setup, lock clauses and error codes.
+//! Everything PostgreSQL-specific: connection setup, lock clauses, error codes, migrations, and
+//! the statements that use data-modifying CTEs to save round trips.
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use time::OffsetDateTime;
 
+use super::invoices::{NewInvoice, bind_header};
+use super::orders::OrderLineRow;
 use super::{DbOptions, DbResult, Pools};
+use crate::domain::Series;
+
+pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
     let lock_ms = opts.lock_wait.as_millis().to_string();
@@ -28,28 +36,95 @@ pub(super) fn is_busy_code(code: &str) -> bool {
     matches!(code, "55P03" | "57014" | "40P01" | "40001")
 }
 
+/// The table and column a unique violation names, from PostgreSQL's constraint name: the
+/// default names of the schema's UNIQUE columns (`users_username_key`) map to `users.username`,
+/// as SQLite reports them.
+pub(super) fn unique_target(constraint: &str) -> Option<String> {
+    let known = [
+        ("users_username_key", "users.username"),
+        ("customers_code_key", "customers.code"),
+        ("products_sku_key", "products.sku"),
+        ("invoices_pkey", "invoices.order_id"),
+        ("invoices_number_key", "invoices.number"),
+        ("api_tokens_token_hash_key", "api_tokens.token_hash"),
+    ];
+    known
+        .iter()
+        .find(|(name, _)| *name == constraint)
+        .map(|(_, target)| (*target).to_string())
+}
+
+/// Whether sqlx's bookkeeping table exists (a brand-new database has none).
+pub(super) async fn has_migrations_table(pool: &PgPool) -> DbResult<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 /// An order's lines with their products for confirmation, the product rows locked in
 /// ascending id order (rows are locked as the sorted result is produced), so two confirmations
 /// sharing products never deadlock.
-pub(super) const LOCK_ORDER_LINES: &str = "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
-     p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
-     WHERE l.order_id = $1 ORDER BY p.id, l.id FOR UPDATE OF p";
+pub(super) async fn lock_order_lines(
+    c: &mut PgConnection,
+    order_id: i64,
+) -> DbResult<Vec<OrderLineRow>> {
+    Ok(sqlx::query_as::<_, OrderLineRow>(
+        "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
+         p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
+         WHERE l.order_id = $1 ORDER BY p.id, l.id FOR UPDATE OF p",
+    )
+    .bind(order_id)
+    .fetch_all(c)
+    .await?)
+}
 
 /// Decrement stock for an order's summed demand and append the ledger rows, in one statement.
-pub(super) const TAKE_STOCK_FOR_ORDER: &str = "WITH d AS (SELECT product_id, SUM(quantity) AS qty FROM order_lines \
-     WHERE order_id = $1 GROUP BY product_id), \
-     u AS (UPDATE products p SET stock_on_hand = p.stock_on_hand - d.qty FROM d WHERE p.id = d.product_id \
-           RETURNING p.id, d.qty, p.stock_on_hand) \
-     INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, created_at) \
-     SELECT id, -qty, stock_on_hand, 'sale', $1, $2, $3 FROM u";
+pub(super) async fn take_stock_for_order(
+    c: &mut PgConnection,
+    order_id: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<()> {
+    sqlx::query(
+        "WITH d AS (SELECT product_id, SUM(quantity) AS qty FROM order_lines \
+                    WHERE order_id = $1 GROUP BY product_id), \
+         u AS (UPDATE products p SET stock_on_hand = p.stock_on_hand - d.qty FROM d \
+               WHERE p.id = d.product_id RETURNING p.id, d.qty, p.stock_on_hand) \
+         INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, \
+                                   created_at) \
+         SELECT id, -qty, stock_on_hand, 'sale', $1, $2, $3 FROM u",
+    )
+    .bind(order_id)
+    .bind(actor)
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
 
 /// Take the next invoice number and insert the header in one statement (the counter row is
 /// locked for the shortest time). The number's text is `InvoiceNumber`'s format:
 /// `INV-YYYY-NNNNNN`, at least six digits. $1..$13 are the header, $14 the series, $15 the year.
-pub(super) const ISSUE_INVOICE: &str = "WITH n AS (INSERT INTO number_series (series, year, last_number) \
-     VALUES ($14, $15, 1) ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
-     RETURNING last_number) \
-     INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, customer_name, customer_address, \
-       customer_vat_id, currency, net_cents, tax_cents, gross_cents, issued_at, issued_by) \
-     SELECT $1, $14 || '-' || lpad($2::text, 4, '0') || '-' || lpad(n.last_number::text, GREATEST(6, length(n.last_number::text)), '0'), \
-       $2, n.last_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM n RETURNING number";
+pub(super) async fn issue_invoice(c: &mut PgConnection, inv: &NewInvoice<'_>) -> DbResult<String> {
+    Ok(bind_header(
+        sqlx::query_scalar(
+            "WITH n AS (INSERT INTO number_series (series, year, last_number) VALUES ($14, $15, 1) \
+               ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
+               RETURNING last_number) \
+             INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
+               customer_name, customer_address, customer_vat_id, currency, net_cents, tax_cents, \
+               gross_cents, issued_at, issued_by) \
+             SELECT $1, $14 || '-' || lpad($2::text, 4, '0') || '-' || \
+                    lpad(n.last_number::text, GREATEST(6, length(n.last_number::text)), '0'), \
+               $2, n.last_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM n \
+             RETURNING number",
+        ),
+        inv,
+    )
+    .bind(Series::Invoice.prefix())
+    .bind(i64::from(inv.year))
+    .fetch_one(c)
+    .await?)
+}

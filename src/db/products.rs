@@ -13,6 +13,7 @@ pub struct ProductRow {
     pub tax_rate_bp: i64,
     pub stock_on_hand: i64,
     pub reorder_level: i64,
+    pub active: bool,
 }
 
 /// A new product, with its opening stock.
@@ -37,7 +38,8 @@ pub struct ProductFilter {
 macro_rules! select_products {
     ($rest:literal) => {
         concat!(
-            "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level FROM products ",
+            "SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand, reorder_level, active \
+             FROM products ",
             $rest
         )
     };
@@ -64,6 +66,28 @@ impl Db {
         .bind(offset)
         .fetch_all(c)
         .await)?)
+    }
+
+    /// Products matching `q` (SKU or name), in ascending id after `after`: keyset pages for
+    /// the API, at most `limit`.
+    pub async fn products_after(
+        &self,
+        q: &str,
+        after: i64,
+        limit: i64,
+    ) -> DbResult<Vec<ProductRow>> {
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, ProductRow>(select_products!(
+            "WHERE id > $1 AND ($2 = '' OR LOWER(sku) LIKE $3 OR LOWER(name) LIKE $3) \
+             ORDER BY id LIMIT $4"
+        ))
+        .bind(after)
+        .bind(q.trim())
+        .bind(like_pattern(q))
+        .bind(limit)
+        .fetch_all(c)
+        .await)?,
+        )
     }
 
     pub async fn find_product_by_sku(&self, sku: &str) -> DbResult<Option<ProductRow>> {
@@ -113,4 +137,24 @@ pub async fn find_by_sku(tx: &mut Tx, sku: &str) -> DbResult<Option<ProductRow>>
     .bind(sku)
     .fetch_optional(c)
     .await)?)
+}
+
+/// The products with any of `skus`, in one statement (an order of hundreds of lines does not
+/// make hundreds of round trips).
+pub async fn find_by_skus(tx: &mut Tx, skus: &[&str]) -> DbResult<Vec<ProductRow>> {
+    let mut out = Vec::with_capacity(skus.len());
+    // Bound values stay far below SQLite's 32,766-variable limit.
+    for chunk in skus.chunks(1000) {
+        let rows = on_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(select_products!("WHERE sku IN ("));
+            let mut list = qb.separated(", ");
+            for sku in chunk {
+                list.push_bind(*sku);
+            }
+            qb.push(")");
+            qb.build_query_as::<ProductRow>().fetch_all(c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

@@ -1,10 +1,21 @@
-//! Everything SQLite-specific: connection setup and error codes.
+//! Everything SQLite-specific: connection setup, error codes, migrations, and the statements
+//! whose SQL differs from PostgreSQL's (no row locks, no data-modifying CTEs).
 
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use time::OffsetDateTime;
 
+use super::invoices::{NewInvoice, bind_header};
+use super::orders::OrderLineRow;
 use super::{DbOptions, DbResult, Pools};
+use crate::domain::{InvoiceNumber, Series};
+
+pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
     let connect = SqliteConnectOptions::from_str(&opts.url)?
@@ -32,25 +43,98 @@ pub(super) fn is_busy_code(code: &str) -> bool {
     matches!(code, "5" | "6" | "261" | "517" | "773")
 }
 
+/// The table and column a unique violation names: SQLite says
+/// `UNIQUE constraint failed: users.username` and gives no constraint name.
+pub(super) fn unique_target(message: &str) -> Option<String> {
+    message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .map(|t| t.trim().to_string())
+}
+
+/// Whether sqlx's bookkeeping table exists (a brand-new database has none).
+pub(super) async fn has_migrations_table(pool: &SqlitePool) -> DbResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 /// An order's lines with their products for confirmation. SQLite has no row locks: the write
 /// lock taken by `BEGIN IMMEDIATE` already excludes every other writer.
-pub(super) const LOCK_ORDER_LINES: &str = "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
-     p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
-     WHERE l.order_id = $1 ORDER BY p.id, l.id";
+pub(super) async fn lock_order_lines(
+    c: &mut SqliteConnection,
+    order_id: i64,
+) -> DbResult<Vec<OrderLineRow>> {
+    Ok(sqlx::query_as::<_, OrderLineRow>(
+        "SELECT l.id, l.product_id, p.sku, p.name, l.quantity, p.unit_price_cents, \
+         p.tax_rate_bp, p.stock_on_hand FROM order_lines l JOIN products p ON p.id = l.product_id \
+         WHERE l.order_id = $1 ORDER BY p.id, l.id",
+    )
+    .bind(order_id)
+    .fetch_all(c)
+    .await?)
+}
 
-/// Decrement stock for an order's summed demand (then [`RECORD_SALE_FOR_ORDER`]).
-pub(super) const DECREMENT_FOR_ORDER: &str = "UPDATE products SET stock_on_hand = products.stock_on_hand - d.qty \
-     FROM (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
-     WHERE products.id = d.product_id";
+/// Decrement stock for an order's summed demand, then one `sale` ledger row per product with
+/// the balance after: two statements, as SQLite has no data-modifying CTEs.
+pub(super) async fn take_stock_for_order(
+    c: &mut SqliteConnection,
+    order_id: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE products SET stock_on_hand = products.stock_on_hand - d.qty \
+         FROM (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 \
+               GROUP BY product_id) AS d \
+         WHERE products.id = d.product_id",
+    )
+    .bind(order_id)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, \
+                                   created_at) \
+         SELECT p.id, -d.qty, p.stock_on_hand, 'sale', $1, $2, $3 FROM products p \
+         JOIN (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 \
+               GROUP BY product_id) AS d ON d.product_id = p.id",
+    )
+    .bind(order_id)
+    .bind(actor)
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
 
-/// One `sale` ledger row per product of the order, with the balance after the decrement.
-pub(super) const RECORD_SALE_FOR_ORDER: &str = "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, \
-     order_id, actor, created_at) SELECT p.id, -d.qty, p.stock_on_hand, 'sale', $1, $2, $3 FROM products p \
-     JOIN (SELECT product_id, SUM(quantity) AS qty FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS d \
-     ON d.product_id = p.id";
-
-/// Insert an invoice header: $1..$13 as for PostgreSQL's `ISSUE_INVOICE`, $14 the number and
-/// $15 its running number (taken just before, in the same transaction).
-pub(super) const INSERT_INVOICE: &str = "INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
-     customer_name, customer_address, customer_vat_id, currency, net_cents, tax_cents, gross_cents, issued_at, issued_by) \
-     VALUES ($1, $14, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING number";
+/// Take the next number of the invoice series and insert the header with it: two statements
+/// (counter, then header) in the transaction that holds the database's write lock.
+pub(super) async fn issue_invoice(
+    c: &mut SqliteConnection,
+    inv: &NewInvoice<'_>,
+) -> DbResult<String> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
+         ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
+         RETURNING last_number",
+    )
+    .bind(Series::Invoice.prefix())
+    .bind(i64::from(inv.year))
+    .fetch_one(&mut *c)
+    .await?;
+    let number = InvoiceNumber::new(Series::Invoice, inv.year, seq).to_string();
+    Ok(bind_header(
+        sqlx::query_scalar(
+            "INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
+             customer_name, customer_address, customer_vat_id, currency, net_cents, tax_cents, \
+             gross_cents, issued_at, issued_by) \
+             VALUES ($1, $14, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING number",
+        ),
+        inv,
+    )
+    .bind(&number)
+    .bind(seq)
+    .fetch_one(c)
+    .await?)
+}

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Backend, Db, DbResult, Tx, on_pool, on_tx};
+use super::{Db, DbResult, Tx, on_pool, on_tx, per_backend};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct LedgerRow {
@@ -58,32 +58,7 @@ pub async fn take_for_order(
     actor: &str,
     at: OffsetDateTime,
 ) -> DbResult<()> {
-    match tx.backend() {
-        Backend::Postgres => {
-            on_tx!(tx, c => sqlx::query(super::postgres::TAKE_STOCK_FOR_ORDER)
-                .bind(order_id)
-                .bind(actor)
-                .bind(at)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
-        }
-        Backend::Sqlite => {
-            on_tx!(tx, c => sqlx::query(super::sqlite::DECREMENT_FOR_ORDER)
-                .bind(order_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
-            on_tx!(tx, c => sqlx::query(super::sqlite::RECORD_SALE_FOR_ORDER)
-                .bind(order_id)
-                .bind(actor)
-                .bind(at)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
-        }
-    }
-    Ok(())
+    per_backend!(tx, take_stock_for_order(order_id, actor, at))
 }
 
 /// Move a product's stock by `delta` (goods received, a count corrected) and record it in the

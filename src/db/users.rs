@@ -4,13 +4,14 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::{Db, DbResult, Tx, now, on_pool, on_tx};
+use crate::domain::Role;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub created_at: OffsetDateTime,
     pub disabled_at: Option<OffsetDateTime>,
@@ -22,7 +23,7 @@ pub struct SessionRow {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub last_seen_at: OffsetDateTime,
 }
 
@@ -173,7 +174,7 @@ impl Db {
 pub struct NewUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: &'a str,
 }
 
@@ -187,6 +188,26 @@ pub async fn insert(tx: &mut Tx, u: &NewUser<'_>) -> DbResult<i64> {
     .bind(u.password_hash)
     .bind(now())
     .fetch_one(c)
+    .await)?)
+}
+
+/// The id of the user named `username`, disabled or not.
+pub async fn id_of(tx: &mut Tx, username: &str) -> DbResult<Option<i64>> {
+    Ok(
+        on_tx!(tx, c => sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(c)
+        .await)?,
+    )
+}
+
+/// The id of the active (not disabled) user named `username`.
+pub async fn active_id_of(tx: &mut Tx, username: &str) -> DbResult<Option<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT id FROM users WHERE username = $1 AND disabled_at IS NULL",
+    )
+    .bind(username)
+    .fetch_optional(c)
     .await)?)
 }
 

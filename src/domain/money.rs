@@ -72,6 +72,11 @@ impl Money {
         self.0
     }
 
+    /// `1234.50`: the exact decimal, always two places, no grouping: how machines read it.
+    pub fn plain(self) -> String {
+        self.0.to_string()
+    }
+
     /// `1,234.50`: grouped thousands, always two decimals, no currency.
     pub fn grouped(self) -> String {
         let cents = self.cents();
@@ -142,6 +147,11 @@ impl TaxRate {
         i64::from(self.0)
     }
 
+    /// The rate in percent, exact: 2000 bp is 20.00, 770 bp is 7.70.
+    pub fn percent(self) -> Decimal {
+        Decimal::new(i64::from(self.0), 2)
+    }
+
     /// The rate as a fraction: 2000 bp is 0.20.
     pub fn fraction(self) -> Decimal {
         Decimal::new(i64::from(self.0), 4)
@@ -193,6 +203,17 @@ mod tests {
         assert_eq!(Money::from_cents(5).grouped(), "0.05");
         assert_eq!(Money::from_cents(123456789).grouped(), "1,234,567.89");
         assert_eq!(Money::from_cents(-100000).grouped(), "-1,000.00");
+    }
+
+    #[test]
+    fn plain_and_percent_strings() {
+        assert_eq!(Money::from_cents(123456).plain(), "1234.56");
+        assert_eq!(Money::from_cents(-5).plain(), "-0.05");
+        assert_eq!(Money::from_cents(0).plain(), "0.00");
+        assert_eq!(Money::round(Decimal::new(1005, 3)).plain(), "1.01");
+        let r = TaxRate::from_basis_points(770).unwrap();
+        assert_eq!(r.percent().to_string(), "7.70");
+        assert_eq!(TaxRate::ZERO.percent().to_string(), "0.00");
     }
 
     #[test]

@@ -62,9 +62,62 @@ impl Role {
     }
 }
 
+/// A stored role text that names no role.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a role (clerk, warehouse, accountant or admin)")]
+pub struct UnknownRole(pub String);
+
+/// The exact stored name; [`Role::parse`] is the lenient reading of what a person typed.
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+impl Permission {
+    /// What the permission lets one do, for messages: "confirm orders".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::ViewOrders => "view orders",
+            Permission::EditOrders => "create and change orders",
+            Permission::ConfirmOrders => "confirm orders",
+            Permission::ViewStock => "view stock",
+            Permission::ViewInvoices => "view invoices",
+            Permission::ViewMasterData => "view customers and products",
+            Permission::ReceiveStock => "record goods receipts",
+            Permission::ManageUsers => "manage users",
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Who performs an operation: a signed-in user, an API token's user, or the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    /// The sign-in name, as the audit trail, the ledger and documents record it.
+    pub username: String,
+    pub role: Role,
+}
+
+impl Actor {
+    /// The operator at the shell (`orderdesk user add`, ...): every permission, no account.
+    pub fn command_line() -> Actor {
+        Actor {
+            user_id: 0,
+            username: "cli".into(),
+            role: Role::Admin,
+        }
     }
 }
 
@@ -161,6 +214,12 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(Role::parse("root"), None);
+        assert_eq!(
+            " Admin".parse::<Role>().ok(),
+            None,
+            "stored names are exact"
+        );
+        assert_eq!("admin".parse::<Role>().ok(), Some(Role::Admin));
     }
 
     #[test]

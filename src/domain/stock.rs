@@ -10,6 +10,15 @@ pub struct Shortage {
     pub available: i64,
 }
 
+/// A product an order asks for more of than is on hand, as the clerk or the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortLine {
+    pub sku: String,
+    pub name: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
 /// Sums the demand per product (the same product on two lines counts once, summed) and
 /// returns it in ascending product id, the order in which rows are locked and updated.
 pub fn demand_by_product(lines: impl IntoIterator<Item = (i64, i64)>) -> BTreeMap<i64, i64> {

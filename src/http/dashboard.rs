@@ -7,15 +7,15 @@ use axum::response::Response;
 use axum::routing::get;
 use time::{OffsetDateTime, Time};
 
-use super::AppState;
-use super::session::{CurrentUser, Me};
+use super::error::PageResult;
+use super::session::CurrentUser;
+use super::state::AppState;
 use super::stock::StockItem;
+use super::templates::Me;
 use super::templates::{datetime, render, units};
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::products::ProductFilter;
-use crate::domain::OrderStatus;
 use crate::domain::Permission;
-use crate::error::AppResult;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(show_dashboard))
@@ -41,7 +41,7 @@ pub struct DashboardPage {
     pub recent: Vec<RecentOrder>,
 }
 
-async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> AppResult<Response> {
+async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
     let midnight = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
     let (count, gross) = st.db.confirmations_since(midnight).await?;
@@ -75,7 +75,7 @@ async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> AppRes
         .map(|r| RecentOrder {
             id: r.id,
             customer: r.customer_name,
-            status: OrderStatus::from_db(&r.status).as_str(),
+            status: r.status.as_str(),
             invoice: r.invoice_number,
             total: r
                 .gross_cents

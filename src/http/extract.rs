@@ -1,22 +1,22 @@
-//! Extractors whose rejections are [`AppError`]s, so bad input gets our 4xx page.
+//! Extractors whose rejections are [`PageError`]s, so bad input gets our 4xx page.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use super::error::PageError;
 use crate::idempotency::TOKEN_FIELD;
 
 /// Query string parameters; a malformed query is a 400 page.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
-    type Rejection = AppError;
+    type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
         serde_urlencoded::from_str(q).map(Query).map_err(|e| {
-            AppError::BadRequest(format!("The address has a malformed parameter: {e}."))
+            PageError::BadRequest(format!("The address has a malformed parameter: {e}."))
         })
     }
 }
@@ -25,18 +25,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 pub struct Id(pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {
-    type Rejection = AppError;
+    type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Path(raw) =
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
+                .map_err(|_| PageError::NotFound("There is no such record.".into()))?;
         raw.parse::<i64>()
             .ok()
             .filter(|id| *id > 0)
             .map(Id)
-            .ok_or_else(|| AppError::NotFound(format!("There is no record numbered {raw:?}.")))
+            .ok_or_else(|| PageError::NotFound(format!("There is no record numbered {raw:?}.")))
     }
 }
 
@@ -44,17 +44,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 pub struct Ids(pub i64, pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for Ids {
-    type Rejection = AppError;
+    type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Path((a, b)) =
             axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| AppError::NotFound("There is no such record.".into()))?;
+                .map_err(|_| PageError::NotFound("There is no such record.".into()))?;
         match (a.parse::<i64>(), b.parse::<i64>()) {
             (Ok(a), Ok(b)) if a > 0 && b > 0 => Ok(Ids(a, b)),
-            _ => Err(AppError::NotFound("There is no such record.".into())),
+            _ => Err(PageError::NotFound("There is no such record.".into())),
         }
+    }
+}
+
+/// Parse a `page` parameter: 1 when absent, a 400 when not a positive number.
+pub fn page_number(raw: Option<&str>) -> Result<i64, PageError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(1),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| PageError::BadRequest(format!("{s:?} is not a page number."))),
     }
 }
 
@@ -77,7 +89,7 @@ impl<T> TokenForm<T> {
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
-    type Rejection = AppError;
+    type Rejection = PageError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let is_form = req
@@ -86,7 +98,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(AppError::BadRequest(
+            return Err(PageError::BadRequest(
                 "Expected a submitted HTML form.".into(),
             ));
         }
@@ -94,23 +106,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
             .await
             .map_err(|e| {
                 if e.into_inner().is::<http_body_util::LengthLimitError>() {
-                    AppError::TooLarge
+                    PageError::TooLarge
                 } else {
-                    AppError::BadRequest("The form could not be read completely.".into())
+                    PageError::BadRequest("The form could not be read completely.".into())
                 }
             })?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|_| AppError::BadRequest("The form is not properly encoded.".into()))?;
+            .map_err(|_| PageError::BadRequest("The form is not properly encoded.".into()))?;
         let mut tokens = pairs.iter().filter(|(k, _)| k == TOKEN_FIELD);
         let token = match (tokens.next(), tokens.next()) {
             (Some((_, t)), None) => t.clone(),
             (None, _) => {
-                return Err(AppError::BadRequest(
+                return Err(PageError::BadRequest(
                     "The form's security token is missing. Nothing was changed.".into(),
                 ));
             }
             (Some(_), Some(_)) => {
-                return Err(AppError::BadRequest(
+                return Err(PageError::BadRequest(
                     "The form carries more than one security token. Nothing was changed.".into(),
                 ));
             }
@@ -120,7 +132,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
             .filter(|(k, _)| k != TOKEN_FIELD)
             .collect();
         let data = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
-            AppError::BadRequest(format!(
+            PageError::BadRequest(format!(
                 "The form is incomplete or malformed: {e}. Nothing was changed."
             ))
         })?;
@@ -129,5 +141,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for TokenForm<T> {
             token,
             fields,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages() {
+        assert_eq!(page_number(None).unwrap(), 1);
+        assert_eq!(page_number(Some("3")).unwrap(), 3);
+        assert!(page_number(Some("0")).is_err());
+        assert!(page_number(Some("x")).is_err());
     }
 }

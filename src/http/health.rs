@@ -9,11 +9,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
-use super::session::CurrentUser;
+use super::error::PageError;
+use super::session::{CurrentUser, metrics_bearer_ok};
+use super::state::AppState;
 use crate::db::migrate::SchemaState;
 use crate::domain::Role;
-use crate::error::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,20 +40,6 @@ async fn readyz(State(st): State<AppState>) -> (StatusCode, String) {
     }
 }
 
-/// Whether the request carries the configured metrics bearer token.
-pub fn metrics_bearer_ok(st: &AppState, headers: &HeaderMap) -> bool {
-    let Some(expected) = st.metrics_token.as_deref() else {
-        return false;
-    };
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| {
-            crate::auth::session_hash(given) == crate::auth::session_hash(expected)
-        })
-}
-
 /// Prometheus metrics of this server: for signed-in admins, or a scraper with the bearer token.
 async fn show_metrics(
     State(st): State<AppState>,
@@ -62,7 +48,7 @@ async fn show_metrics(
 ) -> Response {
     let admin = user.is_some_and(|u| u.role == Role::Admin);
     if !admin && !metrics_bearer_ok(&st, &headers) {
-        return AppError::Forbidden(
+        return PageError::Forbidden(
             "Metrics are for admins and for scrapers with the metrics token.".into(),
         )
         .into_response();

@@ -10,15 +10,16 @@ use serde::Deserialize;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use super::AppState;
-use super::extract::Query;
-use super::receipt::{RateLine, rate, rate_lines};
-use super::session::{CurrentUser, Me};
-use super::templates::{PAGE_SIZE, Pager, date, datetime, page_number, qs, render, units};
+use super::confirmation::{RateLine, rate, rate_lines};
+use super::error::{PageError, PageResult};
+use super::extract::{Query, page_number};
+use super::session::CurrentUser;
+use super::state::AppState;
+use super::templates::Me;
+use super::templates::{PAGE_SIZE, Pager, date, datetime, qs, render, units};
 use crate::db::invoices::InvoiceFilter;
 use crate::domain::Permission;
 use crate::domain::{InvoiceNumber, Money};
-use crate::error::{AppError, AppResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -98,7 +99,7 @@ async fn list_invoices(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<InvoiceQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewInvoices)?;
     let page = page_number(query.page.as_deref())?;
     let (filter, from_error, to_error) = filter_of(&query);
@@ -184,9 +185,9 @@ async fn show_invoice(
     State(st): State<AppState>,
     user: CurrentUser,
     Path(raw): Path<String>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewInvoices)?;
-    let missing = || AppError::NotFound(format!("There is no invoice {raw:?}."));
+    let missing = || PageError::NotFound(format!("There is no invoice {raw:?}."));
     let number = InvoiceNumber::parse(&raw).map_err(|_| missing())?;
     let inv = st
         .db
@@ -238,11 +239,11 @@ async fn export_invoices(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<InvoiceQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewInvoices)?;
     let (filter, from_error, to_error) = filter_of(&query);
     if let Some(e) = from_error.or(to_error) {
-        return Err(AppError::BadRequest(e));
+        return Err(PageError::BadRequest(e));
     }
     let mut csv = String::from(
         "number,issued_at,order,customer_code,customer_name,customer_vat_id,currency,net,tax,gross\r\n",

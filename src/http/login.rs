@@ -12,13 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::AppState;
+use super::error::{PageError, PageResult};
 use super::extract::Query;
 use super::session::{CurrentUser, cookie_token, safe_next, set_cookie};
+use super::state::AppState;
 use super::templates::{render, render_status};
 use crate::auth::{new_session_token, session_hash, verify_password};
 use crate::domain::Username;
-use crate::error::{AppError, AppResult};
 
 /// Failed sign-ins counted over this window.
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
-    pub me: Option<super::session::Me>,
+    pub me: Option<super::templates::Me>,
     pub next: String,
     pub username: String,
     pub error: Option<String>,
@@ -90,9 +90,9 @@ async fn sign_in(
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     let Form(form) =
-        form.map_err(|_| AppError::BadRequest("The sign-in form could not be read.".into()))?;
+        form.map_err(|_| PageError::BadRequest("The sign-in form could not be read.".into()))?;
     let addr = address(connect);
     let next = next_or_home(&form.next);
     let name = form.username.trim().to_ascii_lowercase();
@@ -154,7 +154,7 @@ async fn sign_in(
 }
 
 /// Sign out: the session ends in the database, so on every server at once.
-async fn sign_out(State(st): State<AppState>, user: Option<CurrentUser>) -> AppResult<Response> {
+async fn sign_out(State(st): State<AppState>, user: Option<CurrentUser>) -> PageResult<Response> {
     if let Some(u) = user {
         st.db.delete_session(&u.session_hash).await?;
     }

@@ -7,14 +7,15 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::AppState;
-use super::extract::Query;
-use super::receipt::rate;
-use super::session::{CurrentUser, Me};
-use super::templates::{PAGE_SIZE, Pager, page_number, qs, render, units};
+use super::confirmation::rate;
+use super::error::PageResult;
+use super::extract::{Query, page_number};
+use super::session::CurrentUser;
+use super::state::AppState;
+use super::templates::Me;
+use super::templates::{PAGE_SIZE, Pager, qs, render, units};
 use crate::db::products::ProductFilter;
 use crate::domain::Permission;
-use crate::error::AppResult;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,7 +50,7 @@ async fn list_customers(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<SearchQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewMasterData)?;
     let page = page_number(query.page.as_deref())?;
     let mut rows = st
@@ -98,7 +99,7 @@ async fn list_products(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<SearchQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewMasterData)?;
     let page = page_number(query.page.as_deref())?;
     let filter = ProductFilter {

@@ -1,69 +1,40 @@
-//! The web layer: one router per area, merged here, plus the layers every request passes.
+//! The web layer, the core's two faces: the pages (one router per area, merged here) and the
+//! JSON API (`api`, under `/api/v1`), plus the layers every request passes.
 
 mod admin;
+pub mod api;
 mod assets;
+mod confirmation;
 mod dashboard;
+pub mod error;
 mod extract;
+mod forms;
 mod health;
 mod invoices;
+pub mod limits;
 mod login;
 mod master;
 mod new_order;
 mod order_lines;
 mod order_list;
 mod orders;
-mod receipt;
+mod paths;
 mod receipts;
+mod responses;
 pub mod session;
+pub mod state;
 mod stock;
 pub mod templates;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::db::Db;
-use crate::idempotency::{Claim, Idempotency, Scope};
-use templates::Currency;
-
-/// Everything a handler may ask for. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub idem: Idempotency,
-    pub currency: Currency,
-    pub sessions: session::SessionConfig,
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// A bearer token that lets a scraper read `/metrics` without signing in.
-    pub metrics_token: Option<String>,
-}
-
-impl AppState {
-    /// Verify a submitted form's token for `user` and `scope`, and prepare its claim. A form
-    /// that already completed is answered here with its recorded outcome (see
-    /// [`Idempotency::claim`]).
-    pub async fn claim<T>(
-        &self,
-        user: &session::CurrentUser,
-        scope: Scope,
-        form: &extract::TokenForm<T>,
-    ) -> Result<Claim, crate::error::AppError> {
-        self.idem
-            .claim(&self.db, &user.subject(), scope, &form.token, form.pairs())
-            .await
-    }
-}
-
-impl FromRef<AppState> for Db {
-    fn from_ref(s: &AppState) -> Db {
-        s.db.clone()
-    }
-}
+pub use state::AppState;
 
 /// The request-id header, kept when the client sent one.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -74,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .merge(orders::router())
         .merge(order_lines::router())
-        .merge(receipt::router())
+        .merge(confirmation::router())
         .merge(receipts::router())
         .merge(stock::router())
         .merge(invoices::router())
@@ -83,6 +54,13 @@ pub fn router(state: AppState) -> Router {
         .merge(login::router())
         .merge(admin::router())
         .merge(assets::router())
+        .nest(
+            paths::API,
+            api::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                api::api_layer,
+            )),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::require_sign_in))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
@@ -144,6 +122,19 @@ async fn drop_insane_request_id(
     next.run(req).await
 }
 
-async fn not_found() -> crate::error::AppError {
-    crate::error::AppError::NotFound("There is no page at this address.".into())
+/// Nothing here: a page for people, a problem for API clients (`/api/v1/` with its trailing
+/// slash falls through the API's own router to here).
+async fn not_found(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if paths::is_api(uri.path()) {
+        st.metrics.record_api_response(404);
+        return api::Problem::not_found(
+            "There is no API endpoint at this address. See /api/v1/openapi.json.",
+        )
+        .into_response();
+    }
+    error::PageError::NotFound("There is no page at this address.".into()).into_response()
 }

@@ -6,14 +6,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
+use super::error::PageResult;
 use super::extract::{Query, TokenForm};
-use super::session::{CurrentUser, Me};
+use super::forms::{Refusal, Submission};
+use super::paths;
+use super::session::CurrentUser;
+use super::state::AppState;
+use super::templates::Me;
+use super::templates::sentence;
 use super::templates::{render, render_status};
 use crate::domain::Permission;
-use crate::error::AppResult;
-use crate::idempotency::Scope;
-use crate::ops::CreateOrder;
+use crate::error::{Error, Field};
+use crate::idempotency::Action;
+use crate::ops::orders::MAX_REFERENCE;
+use crate::ops::{CreateOrder, CustomerRef, OrderCreated};
 
 #[derive(Deserialize, Default)]
 pub struct NewQuery {
@@ -46,7 +52,7 @@ pub async fn new_order(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<NewQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::EditOrders)?;
     let page = new_order_page(&st, &user, &query.q, None, String::new(), None, None).await?;
     Ok(render(&page))
@@ -60,7 +66,7 @@ async fn new_order_page(
     reference: String,
     customer_error: Option<String>,
     reference_error: Option<String>,
-) -> AppResult<NewOrderPage> {
+) -> PageResult<NewOrderPage> {
     let rows = st.db.search_customers(q, PICKER_SIZE, 0).await?;
     Ok(NewOrderPage {
         me: user.me(),
@@ -74,17 +80,10 @@ async fn new_order_page(
             })
             .collect(),
         reference,
-        token: st.idem.issue(&user.subject(), &create_scope()),
+        token: st.idem.issue(user.id, &CreateOrder::scope_for()),
         customer_error,
         reference_error,
     })
-}
-
-fn create_scope() -> Scope {
-    Scope {
-        purpose: "create-order",
-        target: "orders".into(),
-    }
 }
 
 #[derive(Deserialize)]
@@ -99,9 +98,15 @@ pub async fn create_order(
     State(st): State<AppState>,
     user: CurrentUser,
     form: TokenForm<CreateForm>,
-) -> AppResult<Response> {
-    user.require(Permission::EditOrders)?;
-    let claim = st.claim(&user, create_scope(), &form).await?;
+) -> PageResult<Response> {
+    user.require(CreateOrder::PERMISSION)?;
+    let claim = match st
+        .claim_form(&user, CreateOrder::scope_for(), &form)
+        .await?
+    {
+        Submission::Replayed(res) => return Ok(res),
+        Submission::New(claim) => claim,
+    };
     let customer_id = form
         .data
         .customer_id
@@ -110,39 +115,49 @@ pub async fn create_order(
         .ok()
         .filter(|id| *id > 0);
     let reference = form.data.reference.trim().to_string();
-    let customer_error = match customer_id {
-        None => Some("Choose a customer.".to_string()),
-        Some(id) if st.db.find_customer(id).await?.is_none() => {
-            Some("That customer does not exist.".to_string())
+    let mut customer_error = customer_id
+        .is_none()
+        .then(|| "Choose a customer.".to_string());
+    let reference_error = (reference.chars().count() > MAX_REFERENCE)
+        .then(|| format!("At most {MAX_REFERENCE} characters."));
+    let result = match customer_id {
+        Some(id) if reference_error.is_none() => {
+            let action = CreateOrder {
+                actor: user.actor(),
+                customer: CustomerRef::Id(id),
+                reference: reference.clone(),
+                lines: Vec::new(),
+            };
+            let shown = |created: &OrderCreated| paths::order(created.order_id);
+            match st.submit_then(claim, action, paths::ORDERS, shown).await {
+                Ok(done) => return Ok(done.into_response()),
+                Err(Refusal {
+                    error: Error::Invalid(invalid),
+                    ..
+                }) if invalid.field == Field::Customer => {
+                    customer_error = Some(sentence(&invalid.message));
+                    None
+                }
+                Err(refused) => Some(refused),
+            }
         }
-        Some(_) => None,
+        _ => None,
     };
-    let reference_error =
-        (reference.chars().count() > 80).then(|| "At most 80 characters.".to_string());
-    if customer_error.is_some() || reference_error.is_some() {
-        let mut page = new_order_page(
-            &st,
-            &user,
-            "",
-            customer_id,
-            reference,
-            customer_error,
-            reference_error,
-        )
-        .await?;
-        // Keep the submitted token: nothing was recorded under it, and a corrected resubmit
-        // stays protected against double-clicks.
-        page.token = form.token;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    if let Some(refused) = result {
+        return Err(refused.into());
     }
-    let action = CreateOrder {
-        customer_id: customer_id.unwrap_or_default(),
+    let mut page = new_order_page(
+        &st,
+        &user,
+        "",
+        customer_id,
         reference,
-        actor: user.actor(),
-    };
-    Ok(st
-        .idem
-        .execute(&st.db, claim, action)
-        .await?
-        .into_response())
+        customer_error,
+        reference_error,
+    )
+    .await?;
+    // Keep the submitted token: nothing was recorded under it, and a corrected resubmit
+    // stays protected against double-clicks.
+    page.token = form.token;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

@@ -5,13 +5,14 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::AppState;
+use super::error::{PageError, PageResult};
 use super::extract::Query;
-use super::session::{CurrentUser, Me};
+use super::session::CurrentUser;
+use super::state::AppState;
+use super::templates::Me;
 use super::templates::{PAGE_SIZE, Pager, datetime, qs, render, units};
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::domain::{OrderStatus, Permission};
-use crate::error::{AppError, AppResult};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -26,7 +27,7 @@ pub struct ListQuery {
 }
 
 /// An order number in the query string: absent, or a positive number (else a 400).
-fn id_param(raw: &Option<String>) -> AppResult<Option<i64>> {
+fn id_param(raw: &Option<String>) -> PageResult<Option<i64>> {
     match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s
@@ -34,7 +35,7 @@ fn id_param(raw: &Option<String>) -> AppResult<Option<i64>> {
             .ok()
             .filter(|n| *n > 0)
             .map(Some)
-            .ok_or_else(|| AppError::BadRequest(format!("{s:?} is not an order number."))),
+            .ok_or_else(|| PageError::BadRequest(format!("{s:?} is not an order number."))),
     }
 }
 
@@ -63,32 +64,32 @@ pub async fn list_orders(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<ListQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
     let cursor = match (id_param(&query.before)?, id_param(&query.after)?) {
         (Some(b), None) => Cursor::Before(b),
         (None, Some(a)) => Cursor::After(a),
         (None, None) => Cursor::First,
         (Some(_), Some(_)) => {
-            return Err(AppError::BadRequest(
+            return Err(PageError::BadRequest(
                 "Use either before or after, not both.".into(),
             ));
         }
     };
-    let status = match query.status.as_str() {
-        "" | "draft" | "confirmed" | "cancelled" => query.status.clone(),
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "{other:?} is not an order status."
-            )));
-        }
-    };
+    let status =
+        match query.status.as_str() {
+            "" => None,
+            other => Some(other.parse::<OrderStatus>().map_err(|_| {
+                PageError::BadRequest(format!("{other:?} is not an order status."))
+            })?),
+        };
     let filter = OrderFilter {
-        status: status.clone(),
+        status,
         q: query.q.clone(),
     };
+    let status = status.map_or("", OrderStatus::as_str);
     let (rows, more) = st.db.list_orders(&filter, PAGE_SIZE, cursor).await?;
-    let base = format!("/orders?q={}&status={}", qs(&query.q), qs(&status));
+    let base = format!("/orders?q={}&status={}", qs(&query.q), qs(status));
     let (newest, oldest) = (rows.first().map(|r| r.id), rows.last().map(|r| r.id));
     // Newer orders exist when we came from a newer page, or walked back and found more.
     let newer = match cursor {
@@ -115,7 +116,7 @@ pub async fn list_orders(
             id: r.id,
             customer: r.customer_name,
             reference: r.reference,
-            status: OrderStatus::from_db(&r.status).as_str(),
+            status: r.status.as_str(),
             lines: units(r.line_count),
             invoice: r.invoice_number,
             total: r
@@ -128,7 +129,7 @@ pub async fn list_orders(
     Ok(render(&OrderListPage {
         me: user.me(),
         q: query.q,
-        status,
+        status: status.to_string(),
         orders,
         pager,
     }))

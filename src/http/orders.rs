@@ -7,18 +7,17 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::AppState;
+use super::error::{PageError, PageResult};
 use super::extract::Id;
 use super::new_order::{create_order, new_order};
 use super::order_list::list_orders;
 use super::session::CurrentUser;
-use super::session::Me;
+use super::state::AppState;
+use super::templates::Me;
 use super::templates::{datetime, render, units};
 use crate::db::orders::OrderRow;
-use crate::domain::{Money, OrderStatus, Permission, PricedLine, Quantity, TaxRate, totals};
-use crate::error::{AppError, AppResult};
-use crate::idempotency::Scope;
-use crate::ops::ShortLine;
+use crate::domain::{Money, Permission, PricedLine, Quantity, ShortLine, TaxRate, totals};
+use crate::ops::{AddLine, ConfirmOrder, RemoveLine};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -88,31 +87,10 @@ async fn show_order(
     State(st): State<AppState>,
     user: CurrentUser,
     Id(id): Id,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
     let page = order_page(&st, &user, id, AddLineForm::default(), Vec::new(), None).await?;
     Ok(render(&page))
-}
-
-pub fn add_line_scope(order_id: i64) -> Scope {
-    Scope {
-        purpose: "add-line",
-        target: format!("order:{order_id}"),
-    }
-}
-
-pub fn remove_line_scope(order_id: i64) -> Scope {
-    Scope {
-        purpose: "remove-line",
-        target: format!("order:{order_id}"),
-    }
-}
-
-pub fn confirm_scope(order_id: i64) -> Scope {
-    Scope {
-        purpose: "confirm-order",
-        target: format!("order:{order_id}"),
-    }
 }
 
 /// Build the order page; `add` keeps what the clerk typed in the add-line form after an error,
@@ -124,15 +102,14 @@ pub async fn order_page(
     mut add: AddLineForm,
     shortages: Vec<ShortLine>,
     notice: Option<String>,
-) -> AppResult<OrderPage> {
+) -> PageResult<OrderPage> {
     let order: OrderRow = st
         .db
         .find_order(id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no order {id}.")))?;
-    let status = OrderStatus::from_db(&order.status);
+        .ok_or_else(|| PageError::NotFound(format!("There is no order {id}.")))?;
+    let status = order.status;
     let rows = st.db.order_lines(id).await?;
-    let subject = user.subject();
     let short_skus: Vec<&str> = shortages.iter().map(|s| s.sku.as_str()).collect();
     let mut lines = Vec::with_capacity(rows.len());
     let mut amounts = Vec::with_capacity(rows.len());
@@ -158,7 +135,7 @@ pub async fn order_page(
             net: a.map(|a| st.currency.show(a.net)).unwrap_or_default(),
             in_stock: units(r.stock_on_hand),
             remove_token: if status.is_editable() && user.role.can(Permission::EditOrders) {
-                st.idem.issue(&subject, &remove_line_scope(id))
+                st.idem.issue(user.id, &RemoveLine::scope_for(id))
             } else {
                 String::new()
             },
@@ -168,7 +145,7 @@ pub async fn order_page(
     let editable = status.is_editable() && user.role.can(Permission::EditOrders);
     let can_confirm = status.is_editable() && user.role.can(Permission::ConfirmOrders);
     if editable && add.token.is_empty() {
-        add.token = st.idem.issue(&subject, &add_line_scope(id));
+        add.token = st.idem.issue(user.id, &AddLine::scope_for(id));
     }
     let history = st
         .db
@@ -203,7 +180,7 @@ pub async fn order_page(
         add,
         revision: order.revision,
         confirm_token: if can_confirm {
-            st.idem.issue(&subject, &confirm_scope(id))
+            st.idem.issue(user.id, &ConfirmOrder::scope_for(id))
         } else {
             String::new()
         },

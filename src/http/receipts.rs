@@ -8,27 +8,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::AppState;
+use super::error::PageResult;
 use super::extract::{Query, TokenForm};
-use super::session::{CurrentUser, Me};
-use super::stock::product_field;
+use super::forms::{Refusal, Submission};
+use super::paths;
+use super::session::CurrentUser;
+use super::state::AppState;
+use super::stock::sku_field;
+use super::templates::Me;
 use super::templates::{render, render_status, sentence};
 use crate::domain::{Permission, Quantity};
-use crate::error::AppResult;
-use crate::idempotency::Scope;
+use crate::error::{Error, Field};
+use crate::idempotency::Action;
 use crate::ops::ReceiveGoods;
+use crate::ops::receipts::MAX_NOTE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/receipts/new", get(new_receipt))
         .route("/receipts", post(create_receipt))
-}
-
-fn receipt_scope() -> Scope {
-    Scope {
-        purpose: "receive-goods",
-        target: "stock".into(),
-    }
 }
 
 #[derive(Template)]
@@ -54,11 +52,11 @@ async fn new_receipt(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(q): Query<NewQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ReceiveStock)?;
     Ok(render(&ReceiptPage {
         me: user.me(),
-        token: st.idem.issue(&user.subject(), &receipt_scope()),
+        token: st.idem.issue(user.id, &ReceiveGoods::scope_for()),
         sku: q.sku,
         quantity: String::new(),
         note: String::new(),
@@ -82,41 +80,55 @@ async fn create_receipt(
     State(st): State<AppState>,
     user: CurrentUser,
     form: TokenForm<ReceiptForm>,
-) -> AppResult<Response> {
-    user.require(Permission::ReceiveStock)?;
-    let claim = st.claim(&user, receipt_scope(), &form).await?;
+) -> PageResult<Response> {
+    user.require(ReceiveGoods::PERMISSION)?;
+    let claim = match st
+        .claim_form(&user, ReceiveGoods::scope_for(), &form)
+        .await?
+    {
+        Submission::Replayed(res) => return Ok(res),
+        Submission::New(claim) => claim,
+    };
     let f = &form.data;
-    let product = product_field(&st.db, &f.sku).await?;
     let quantity = Quantity::parse(&f.quantity);
     let note = f.note.trim().to_string();
-    let note_error = (note.chars().count() > 200).then(|| "At most 200 characters.".to_string());
-    match (product, quantity) {
-        (Ok(product), Ok(quantity)) if note_error.is_none() => {
-            let action = ReceiveGoods {
-                product_id: product.id,
-                sku: product.sku,
-                quantity,
-                note,
-                actor: user.actor(),
-            };
-            Ok(st
-                .idem
-                .execute(&st.db, claim, action)
-                .await?
-                .into_response())
+    let note_error =
+        (note.chars().count() > MAX_NOTE).then(|| format!("At most {MAX_NOTE} characters."));
+    let sku = sku_field(&st.db, &f.sku, quantity.is_err() || note_error.is_some()).await?;
+    let mut page = ReceiptPage {
+        me: user.me(),
+        token: form.token.clone(),
+        sku: f.sku.clone(),
+        quantity: f.quantity.clone(),
+        note: f.note.clone(),
+        sku_error: None,
+        quantity_error: None,
+        note_error,
+    };
+    let (sku, quantity) = match (sku, quantity) {
+        (Ok(sku), Ok(quantity)) if page.note_error.is_none() => (sku, quantity),
+        (sku, quantity) => {
+            page.sku_error = sku.err();
+            page.quantity_error = quantity.err().map(|e| sentence(&e.to_string()));
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
-        (product, quantity) => {
-            let page = ReceiptPage {
-                me: user.me(),
-                token: form.token.clone(),
-                sku: f.sku.clone(),
-                quantity: f.quantity.clone(),
-                note: f.note.clone(),
-                sku_error: product.err(),
-                quantity_error: quantity.err().map(|e| sentence(&e.to_string())),
-                note_error,
-            };
+    };
+    let location = paths::stock(sku.as_str());
+    let action = ReceiveGoods {
+        actor: user.actor(),
+        sku,
+        quantity,
+        note,
+    };
+    match st.submit(claim, action, location).await {
+        Ok(done) => Ok(done.into_response()),
+        Err(Refusal {
+            error: Error::Invalid(invalid),
+            ..
+        }) if invalid.field == Field::Sku => {
+            page.sku_error = Some(sentence(&invalid.message));
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
+        Err(refused) => Err(refused.into()),
     }
 }

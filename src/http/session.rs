@@ -10,22 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::AppState;
-use super::templates::qs;
+use super::error::PageError;
+use super::state::{AppState, SessionConfig};
+use super::templates::{Me, qs};
 use crate::auth::session_hash;
-use crate::db::users::SessionLifetimes;
-use crate::domain::{Permission, Role};
-use crate::error::AppError;
+use crate::domain::{Actor, Permission, Role};
 
 pub const COOKIE: &str = "orderdesk_session";
-
-/// Session settings, from configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionConfig {
-    pub lifetimes: SessionLifetimes,
-    /// Mark the cookie `Secure` (the site is served over TLS).
-    pub secure_cookies: bool,
-}
 
 /// The signed-in user of the request.
 #[derive(Debug, Clone)]
@@ -37,32 +28,22 @@ pub struct CurrentUser {
     pub(crate) session_hash: String,
 }
 
-/// What the page header shows of the signed-in user.
-#[derive(Debug, Clone)]
-pub struct Me {
-    pub username: String,
-    pub display_name: String,
-    pub role: &'static str,
-    pub is_admin: bool,
-}
-
 impl CurrentUser {
-    /// What form tokens are bound to.
-    pub fn subject(&self) -> String {
-        format!("user:{}", self.id)
-    }
-
-    /// Who did it, for the audit trail, the ledger and the receipt.
-    pub fn actor(&self) -> String {
-        self.username.clone()
+    /// Who does it, for the core: the audit trail, the ledger and the receipt name them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id,
+            username: self.username.clone(),
+            role: self.role,
+        }
     }
 
     /// Refuse with a 403 page unless the user's role allows `p`.
-    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+    pub fn require(&self, p: Permission) -> Result<(), PageError> {
         if self.role.can(p) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!(
+            Err(PageError::Forbidden(format!(
                 "Your role ({}) does not allow this. Nothing was changed; ask an admin if you need it.",
                 self.role
             )))
@@ -79,16 +60,21 @@ impl CurrentUser {
     }
 }
 
-/// The session token in the request's cookie, if any.
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the request's cookie `name`, if it sends one.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
+}
+
+/// The session token in the request's cookie, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string)
 }
@@ -107,6 +93,21 @@ pub fn set_cookie(cfg: &SessionConfig, token: Option<&str>) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("orderdesk_session=; Max-Age=0"))
 }
 
+/// Whether the request carries the configured metrics bearer token.
+pub fn metrics_bearer_ok(st: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = st.metrics_token.as_deref() else {
+        return false;
+    };
+    bearer(headers).is_some_and(|given| {
+        crate::auth::session_hash(given) == crate::auth::session_hash(expected)
+    })
+}
+
+/// The bearer token a request sends, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    crate::auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
 /// Paths anyone may open.
 pub fn is_public(path: &str) -> bool {
     matches!(path, "/login" | "/healthz" | "/readyz") || path.starts_with("/static/")
@@ -114,35 +115,34 @@ pub fn is_public(path: &str) -> bool {
 
 /// Middleware: find the signed-in user, or send the browser to sign in.
 pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
-    // Health checks and static files never need the user: no session query for them.
-    if is_public(req.uri().path()) && req.uri().path() != "/login" {
+    // Health checks and static files never need the user: no session query for them. The
+    // JSON API checks its own bearer tokens and never answers with a sign-in redirect.
+    let path = req.uri().path();
+    if (is_public(path) && path != "/login") || super::paths::is_api(path) {
         return next.run(req).await;
     }
     if let Some(token) = cookie_token(req.headers()) {
         let hash = session_hash(&token);
         match st.db.find_session(&hash, st.sessions.lifetimes).await {
             Ok(Some(row)) => {
-                if let Some(role) = Role::parse(&row.role) {
-                    if crate::db::now() - row.last_seen_at > time::Duration::minutes(1)
-                        && let Err(e) = st.db.touch_session(&hash).await
-                    {
-                        tracing::warn!(error = %e, "could not record session activity");
-                    }
-                    req.extensions_mut().insert(CurrentUser {
-                        id: row.user_id,
-                        username: row.username,
-                        display_name: row.display_name,
-                        role,
-                        session_hash: hash,
-                    });
+                if crate::db::now() - row.last_seen_at > time::Duration::minutes(1)
+                    && let Err(e) = st.db.touch_session(&hash).await
+                {
+                    tracing::warn!(error = %e, "could not record session activity");
                 }
+                req.extensions_mut().insert(CurrentUser {
+                    id: row.user_id,
+                    username: row.username,
+                    display_name: row.display_name,
+                    role: row.role,
+                    session_hash: hash,
+                });
             }
             Ok(None) => {}
-            Err(e) => return AppError::from(e).into_response(),
+            Err(e) => return PageError::from(e).into_response(),
         }
     }
-    let scraper =
-        req.uri().path() == "/metrics" && super::health::metrics_bearer_ok(&st, req.headers());
+    let scraper = req.uri().path() == "/metrics" && metrics_bearer_ok(&st, req.headers());
     if req.extensions().get::<CurrentUser>().is_some() || is_public(req.uri().path()) || scraper {
         return next.run(req).await;
     }
@@ -175,14 +175,14 @@ pub fn safe_next(p: &str) -> bool {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
-    type Rejection = AppError;
+    type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
             .get::<CurrentUser>()
             .cloned()
-            .ok_or_else(|| AppError::Forbidden("Sign in first.".into()))
+            .ok_or_else(|| PageError::Forbidden("Sign in first.".into()))
     }
 }
 
@@ -195,12 +195,16 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for CurrentUser 
 }
 
 /// Middleware: refuse state-changing requests sent by another site (the signed form token
-/// refuses them too; this answers them earlier and more clearly).
+/// refuses them too; this answers them earlier and more clearly). The JSON API authenticates
+/// with bearer tokens, never with the cookie, so it carries no ambient credential a foreign
+/// page could borrow: the check does not apply to it, nor to any bearer request.
 pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && !super::paths::is_api(req.uri().path())
+        && bearer(req.headers()).is_none()
         && is_cross_site(req.headers())
     {
-        return AppError::Forbidden(
+        return PageError::Forbidden(
             "This form was sent from another web site. Nothing was changed. Use the form on orderdesk's own page."
                 .into(),
         )

@@ -7,14 +7,15 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::AppState;
-use super::extract::Query;
-use super::session::{CurrentUser, Me};
-use super::templates::{PAGE_SIZE, Pager, datetime, page_number, qs, render, units};
-use crate::db::products::{ProductFilter, ProductRow};
+use super::error::PageResult;
+use super::extract::{Query, page_number};
+use super::session::CurrentUser;
+use super::state::AppState;
+use super::templates::Me;
+use super::templates::{PAGE_SIZE, Pager, datetime, qs, render, units};
+use crate::db::products::ProductFilter;
 use crate::domain::Permission;
 use crate::domain::Sku;
-use crate::error::{AppError, AppResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -55,7 +56,7 @@ async fn list_stock(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<StockQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewStock)?;
     let page = page_number(query.page.as_deref())?;
     let low_only = matches!(query.low.as_str(), "1" | "on" | "true");
@@ -132,22 +133,16 @@ async fn show_stock(
     user: CurrentUser,
     Path(raw): Path<String>,
     Query(query): Query<LedgerQuery>,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewStock)?;
     let page = page_number(query.page.as_deref())?;
-    let missing = || AppError::NotFound(format!("There is no product with SKU {raw:?}."));
-    let sku = Sku::parse(&raw).map_err(|_| missing())?;
-    let product = st
-        .db
-        .find_product_by_sku(sku.as_str())
-        .await?
-        .ok_or_else(missing)?;
+    let product = crate::ops::documents::product(&st.db, &raw).await?;
     let mut rows = st
         .db
         .ledger(product.id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
         .await?;
     let pager = Pager::new(page, rows.len(), |n| {
-        format!("/stock/{}?page={n}", qs(sku.as_str()))
+        format!("/stock/{}?page={n}", qs(&product.sku))
     });
     rows.truncate(PAGE_SIZE as usize);
     let movements = units(st.db.ledger_len(product.id).await?);
@@ -182,14 +177,22 @@ async fn show_stock(
     }))
 }
 
-/// The product a form's SKU field names, or the message to show beside the field.
-pub async fn product_field(db: &crate::db::Db, raw: &str) -> AppResult<Result<ProductRow, String>> {
+/// A form's SKU field: the parsed SKU, or the message to show beside the field. The action
+/// decides whether the product exists and may be used; when `look_up` is set (another field of
+/// the form is in error, so the action will not run) the product is looked up here too, so the
+/// clerk sees every problem of the form at once.
+pub async fn sku_field(
+    db: &crate::db::Db,
+    raw: &str,
+    look_up: bool,
+) -> PageResult<Result<Sku, String>> {
     let sku = match Sku::parse(raw) {
         Ok(sku) => sku,
         Err(e) => return Ok(Err(super::templates::sentence(&e.to_string()))),
     };
-    Ok(db
-        .find_product_by_sku(sku.as_str())
-        .await?
-        .ok_or_else(|| format!("There is no product with SKU {sku}.")))
+    if look_up && db.find_product_by_sku(sku.as_str()).await?.is_none() {
+        let missing = crate::error::Missing::Product(sku.to_string());
+        return Ok(Err(super::templates::sentence(&missing.to_string())));
+    }
+    Ok(Ok(sku))
 }

@@ -10,6 +10,15 @@ use time::macros::format_description;
 
 use crate::domain::Money;
 
+/// What the page header shows of the signed-in user.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
+}
+
 /// Render `page` with status 200.
 pub fn render<T: Template>(page: &T) -> Response {
     render_status(StatusCode::OK, page)
@@ -34,7 +43,7 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
-    pub me: Option<super::session::Me>,
+    pub me: Option<Me>,
     pub code: u16,
     pub title: String,
     pub message: String,
@@ -58,7 +67,7 @@ impl ErrorPage {
 #[derive(Template)]
 #[template(path = "pending.html")]
 pub struct PendingPage {
-    pub me: Option<super::session::Me>,
+    pub me: Option<Me>,
     pub location: String,
 }
 
@@ -162,20 +171,6 @@ impl Pager {
     }
 }
 
-/// Parse a `page` parameter: 1 when absent, a 400 when not a positive number.
-pub fn page_number(raw: Option<&str>) -> Result<i64, crate::error::AppError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(1),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(|| {
-                crate::error::AppError::BadRequest(format!("{s:?} is not a page number."))
-            }),
-    }
-}
-
 /// A domain error message (`enter a whole number of units`) as a sentence beside a field
 /// (`Enter a whole number of units.`).
 pub fn sentence(message: &str) -> String {
@@ -232,10 +227,6 @@ mod tests {
 
     #[test]
     fn pages() {
-        assert_eq!(page_number(None).unwrap(), 1);
-        assert_eq!(page_number(Some("3")).unwrap(), 3);
-        assert!(page_number(Some("0")).is_err());
-        assert!(page_number(Some("x")).is_err());
         let p = Pager::new(2, 51, |n| format!("?page={n}"));
         assert_eq!(p.prev.as_deref(), Some("?page=1"));
         assert_eq!(p.next.as_deref(), Some("?page=3"));

@@ -1,107 +1,140 @@
-//! The idempotency engine: every state-changing form goes through [`Idempotency::execute`].
+//! The idempotency engine: every state-changing form and API call goes through it.
 //!
-//! The contract (SPEC section 3): the form's token is verified (HMAC over subject, purpose and
-//! target), then claimed by inserting its key as the FIRST statement of the business
-//! transaction; effects and the recorded outcome commit together, or nothing does. A duplicate
-//! finds the committed record and replays it; a duplicate of an in-flight request waits on the
-//! database (PostgreSQL: the uncommitted key row, bounded by lock_timeout; SQLite: the write
-//! lock, bounded by the busy timeout) and then replays. No in-process lock or memory is involved,
-//! so one server or several behave the same.
+//! The contract (SPEC sections 3 and 12). A request brings a key: a form's server-issued token
+//! (HMAC over the user, the action and its record) or an API client's `Idempotency-Key`. The
+//! face turns it into a [`Claim`] (key, owner, scope, canonical fingerprint), then:
+//!
+//! 1. [`lookup`] answers a completed key at once from one indexed read: [`Lookup::Replay`] with
+//!    the recorded response, or [`KeyError::Reused`] when the key was used for another request;
+//! 2. [`execute`] runs the [`Action`] exactly once: the key is inserted as the FIRST statement of
+//!    the business transaction, the action's effects follow, the [`Presenter`] turns the action's
+//!    domain result into the response to record, and effects and record commit together, or
+//!    nothing does. A duplicate that arrives meanwhile waits on the database (PostgreSQL: the
+//!    uncommitted key row, bounded by lock_timeout; SQLite: the write lock, bounded by the busy
+//!    timeout) and then replays; past the bound it gets [`KeyError::InFlight`].
+//!
+//! The engine knows no HTTP framework: a recorded response is a status, the headers that matter
+//! (`Location`, `Content-Type`) and a body, produced by whichever face presented it. A replay is
+//! an explicit result ([`Execution::Replayed`]), never an error. No in-process lock or memory is
+//! involved, so one server or several behave the same.
 
+mod api_key;
 mod fingerprint;
 mod token;
 
 use std::future::Future;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
+use time::OffsetDateTime;
 
-pub use fingerprint::fingerprint;
-pub use token::{IdempotencyToken, Scope, Secret, TokenError};
+pub use api_key::{ApiKey, MAX_KEY_LEN};
+pub use fingerprint::{canonical_json, fingerprint_form, fingerprint_json};
+pub use token::{FormToken, Scope, Secret, TokenError};
 
-use crate::db::idempotency::{self as store, IdempotencyRecord, NewClaim, PlannedOutcome};
+use crate::db::idempotency::{self as store, IdempotencyRecord, NewClaim};
 use crate::db::{Db, DbError, Tx, now};
-use crate::error::AppError;
+use crate::domain::{Actor, Permission};
+use crate::error::{Error, KeyError, Result};
 
 /// The name of the hidden form field that carries the token.
 pub const TOKEN_FIELD: &str = "idempotency_token";
 
-/// Signs and checks tokens; shared through the application state.
+/// Signs and checks form tokens; shared through the application state.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     secret: Secret,
 }
 
-/// A verified token, with what the submitted form said, ready to be claimed.
-#[derive(Debug, Clone)]
+/// A key checked and ready to be claimed: whose it is, what it guards, and what the request said.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    pub key: Uuid,
-    pub subject: String,
-    pub scope: Scope,
-    pub fingerprint: String,
+    user_id: i64,
+    /// Namespaced: `form:` + the token's nonce, or `api:` + the client's key.
+    key: String,
+    scope: Scope,
+    fingerprint: String,
 }
 
-/// The outcome of an action as recorded and replayed: for forms, a 303 to a GET page.
+/// A response as recorded and replayed: what a face produced for an outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub status: StatusCode,
+pub struct StoredResponse {
+    pub status: u16,
     pub location: Option<String>,
+    pub content_type: Option<String>,
     pub body: Option<String>,
 }
 
-impl Outcome {
+impl StoredResponse {
     /// Post/redirect/get: `303 See Other` to `location`.
     pub fn see_other(location: impl Into<String>) -> Self {
-        Outcome {
-            status: StatusCode::SEE_OTHER,
+        StoredResponse {
+            status: 303,
             location: Some(location.into()),
+            content_type: None,
             body: None,
         }
     }
 }
 
-/// What [`Idempotency::execute`] answers: the outcome, and whether it was a replay.
-#[derive(Debug, Clone)]
-pub struct Executed {
-    pub outcome: Outcome,
-    pub replayed: bool,
+/// A response recorded by the first request with a key, and when it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub response: StoredResponse,
+    pub at: Option<OffsetDateTime>,
 }
 
-impl IntoResponse for Executed {
-    fn into_response(self) -> Response {
-        let mut res = self.outcome.body.unwrap_or_default().into_response();
-        *res.status_mut() = self.outcome.status;
-        if let Some(loc) = self
-            .outcome
-            .location
-            .and_then(|l| HeaderValue::from_str(&l).ok())
-        {
-            res.headers_mut().insert(header::LOCATION, loc);
-        }
-        if self.replayed {
-            res.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        }
-        res
-    }
+/// What [`lookup`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The key is not completed: go on and [`execute`] with this claim.
+    New(Claim),
+    /// The key completed before: answer with what it recorded, do nothing else.
+    Replay(Recorded),
 }
 
-/// A state-changing action run inside the idempotency transaction.
+/// What [`execute`] did.
+#[derive(Debug)]
+pub enum Execution<T> {
+    /// This request did the work; `response` was recorded with its effects.
+    Fresh { output: T, response: StoredResponse },
+    /// A duplicate that waited for the first request and found its record.
+    Replayed(Recorded),
+}
+
+/// A state-changing operation of the core, run inside the engine's transaction.
 ///
-/// `apply` performs every effect through `tx` and returns the outcome to record. Returning an
-/// error rolls everything back, the claim included, so a retry is evaluated afresh.
+/// `apply` performs every effect through `tx` and returns what happened in domain terms.
+/// Returning an error rolls everything back, the claim included, so a retry is evaluated
+/// afresh. Each action names its scope (what a key for it is bound to) and the permission its
+/// actor needs; the engine checks both before any work.
 pub trait Action: Send + 'static {
-    fn apply(self, tx: &mut Tx) -> impl Future<Output = Result<Outcome, AppError>> + Send;
+    type Output: Send + Sync + 'static;
 
-    /// Where a "still processing" page sends the browser once the original has finished.
-    fn pending_location(&self) -> String;
+    /// The permission the actor's role must grant.
+    const PERMISSION: Permission;
 
-    /// The outcome, when it is known before the action runs (a 303 to a fixed page): it is
-    /// then written with the claim and no second statement records it.
-    fn planned_outcome(&self) -> Option<Outcome> {
+    fn actor(&self) -> &Actor;
+
+    /// The purpose and target a key for this action is bound to.
+    fn scope(&self) -> Scope;
+
+    fn apply(self, tx: &mut Tx) -> impl Future<Output = Result<Self::Output>> + Send;
+}
+
+/// Turns an action's domain result into the response a face records and replays.
+pub trait Presenter<T>: Send + 'static {
+    /// The response when it is known before the action runs (a 303 to a fixed page): it is
+    /// written with the claim and no second statement records it.
+    fn planned(&self) -> Option<StoredResponse> {
         None
     }
+
+    /// The response for `output`. Runs inside the transaction, before commit, so it may read
+    /// what the action wrote (the document an API client gets back).
+    fn present(
+        self,
+        output: &T,
+        tx: &mut Tx,
+    ) -> impl Future<Output = Result<StoredResponse>> + Send;
 }
 
 impl Idempotency {
@@ -109,176 +142,200 @@ impl Idempotency {
         Idempotency { secret }
     }
 
-    /// A fresh token for a form rendered for `subject`.
-    pub fn issue(&self, subject: &str, scope: &Scope) -> String {
-        IdempotencyToken::issue(&self.secret, subject, scope)
+    /// A fresh token for a form rendered for `user_id`: each call gives another, so two tabs
+    /// each get their own.
+    pub fn issue(&self, user_id: i64, scope: &Scope) -> String {
+        FormToken::issue(&self.secret, &subject(user_id), scope)
     }
 
-    /// Verify a submitted token and prepare the claim. `fields` are the form's other fields.
-    ///
-    /// A key that already completed is answered here, before the handler validates anything
-    /// against the current state of the database: the duplicate of a form that succeeded must
-    /// replay its outcome, not be judged afresh (`AppError::Replayed` renders that outcome).
-    pub async fn claim<'a>(
+    /// Verify a submitted form token for `user_id` and `scope`, and fingerprint the form's
+    /// other `fields`.
+    pub fn form_claim<'a>(
         &self,
-        db: &Db,
-        subject: &str,
+        user_id: i64,
         scope: Scope,
         token: &str,
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Claim, AppError> {
-        let verified = IdempotencyToken::verify(&self.secret, token, subject, &scope).map_err(
+    ) -> Result<Claim, KeyError> {
+        let verified = FormToken::verify(&self.secret, token, &subject(user_id), &scope).map_err(
             |e| match e {
-                TokenError::Malformed => AppError::BadRequest(format!("{e}. Nothing was changed.")),
-                TokenError::Invalid => AppError::Forbidden(format!("{e}. Nothing was changed.")),
+                TokenError::Malformed => KeyError::Malformed,
+                TokenError::Invalid => KeyError::NotIssuedHere,
             },
         )?;
-        let claim = Claim {
-            key: verified.key(),
-            subject: subject.to_string(),
+        Ok(Claim {
+            user_id,
+            key: format!("form:{}", verified.key().simple()),
             scope,
-            fingerprint: fingerprint(fields),
-        };
-        // Cheap path: a completed duplicate is answered from one indexed read, no write lock.
-        if let Some(record) = db.find_idempotency(claim.key).await? {
-            return Err(AppError::Replayed(Box::new(replay(&claim, record)?)));
-        }
-        Ok(claim)
-    }
-
-    /// Run `action` exactly once for `claim`'s key, or replay what the first run recorded.
-    ///
-    /// The work runs in its own task: a browser that aborts the request (Chromium does so on a
-    /// double-click) does not cancel a confirmation half-way; it commits or rolls back whole.
-    pub async fn execute<A: Action>(
-        &self,
-        db: &Db,
-        claim: Claim,
-        action: A,
-    ) -> Result<Executed, AppError> {
-        // Cheap path: a completed duplicate is answered from one indexed read, no write lock.
-        if let Some(record) = db.find_idempotency(claim.key).await? {
-            return replay(&claim, record);
-        }
-        let db = db.clone();
-        let pending = action.pending_location();
-        let task = tokio::spawn(async move { run(db, claim, action, pending).await });
-        match task.await {
-            Ok(result) => result,
-            Err(join) => Err(AppError::Internal(format!(
-                "confirmation task failed: {join}"
-            ))),
-        }
+            fingerprint: fingerprint_form(fields),
+        })
     }
 }
 
-async fn run<A: Action>(
-    db: Db,
+impl Claim {
+    /// An API client's key for a request of `user_id`: `method`, `path` and the JSON `body`
+    /// make its fingerprint.
+    pub fn api(
+        user_id: i64,
+        key: &ApiKey,
+        scope: Scope,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Claim {
+        Claim {
+            user_id,
+            key: format!("api:{}", key.as_str()),
+            scope,
+            fingerprint: fingerprint_json(method, path, body),
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+/// What form tokens are bound to.
+fn subject(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// The cheap path: a completed key is answered from one indexed read, without a write lock.
+pub async fn lookup(db: &Db, claim: Claim) -> Result<Lookup> {
+    match db.find_idempotency(claim.user_id, &claim.key).await? {
+        Some(record) => Ok(Lookup::Replay(replay(&claim, record)?)),
+        None => Ok(Lookup::New(claim)),
+    }
+}
+
+/// Run `action` exactly once for `claim`'s key, recording what `presenter` makes of its
+/// result, or replay what the first run recorded.
+///
+/// The work runs in its own task: a client that goes away (Chromium aborts the first request
+/// of a double-click) does not cancel a confirmation half-way; it commits or rolls back whole.
+pub async fn execute<A, P>(
+    db: &Db,
     claim: Claim,
     action: A,
-    pending: String,
-) -> Result<Executed, AppError> {
+    presenter: P,
+) -> Result<Execution<A::Output>>
+where
+    A: Action,
+    P: Presenter<A::Output>,
+{
+    let actor = action.actor();
+    if !actor.role.can(A::PERMISSION) {
+        return Err(Error::Forbidden {
+            role: actor.role,
+            permission: A::PERMISSION,
+        });
+    }
+    if action.scope() != claim.scope {
+        return Err(Error::Internal(format!(
+            "a key checked for {:?} was offered to an action of {:?}",
+            claim.scope,
+            action.scope()
+        )));
+    }
+    let db = db.clone();
+    tokio::spawn(async move { run(db, claim, action, presenter).await })
+        .await
+        .unwrap_or_else(|join| Err(Error::Internal(format!("the action's task failed: {join}"))))
+}
+
+async fn run<A, P>(db: Db, claim: Claim, action: A, presenter: P) -> Result<Execution<A::Output>>
+where
+    A: Action,
+    P: Presenter<A::Output>,
+{
     // Waiting past the bound for the write lock or for the key means another request with
-    // this key (or a burst of other work) holds it: answer "still processing".
-    let still_processing = |e: DbError| match e {
-        DbError::Busy => AppError::StillProcessing {
-            location: pending.clone(),
-        },
+    // this key (or a burst of other work) holds it: the original is still in flight.
+    let in_flight = |e: DbError| match e {
+        DbError::Busy => Error::Key(KeyError::InFlight),
         other => other.into(),
     };
-    let mut tx = db.begin().await.map_err(still_processing)?;
-    let planned = action.planned_outcome();
+    let mut tx = db.begin().await.map_err(in_flight)?;
+    let planned = presenter.planned();
+    let at = now();
     let new = NewClaim {
-        planned: planned.as_ref().map(|p| PlannedOutcome {
-            status_code: p.status.as_u16(),
-            location: p.location.as_deref(),
-            body: p.body.as_deref(),
-        }),
-        key: claim.key,
-        subject: &claim.subject,
+        user_id: claim.user_id,
+        key: &claim.key,
         purpose: claim.scope.purpose,
         target: &claim.scope.target,
         fingerprint: &claim.fingerprint,
+        planned: planned.as_ref().map(|p| store::Response {
+            status: p.status,
+            location: p.location.as_deref(),
+            content_type: p.content_type.as_deref(),
+            body: p.body.as_deref(),
+        }),
     };
-    if !store::claim(&mut tx, &new, now())
-        .await
-        .map_err(still_processing)?
-    {
-        let record = store::find(&mut tx, claim.key).await?;
-        tx.rollback().await?;
+    if !store::claim(&mut tx, &new, at).await.map_err(in_flight)? {
+        let record = store::find(&mut tx, claim.user_id, &claim.key).await?;
+        rollback(tx).await;
         return match record {
-            Some(record) => replay(&claim, record),
-            // Claimed and then purged between the two statements: treat as busy, the
-            // browser's retry will be evaluated afresh.
-            None => Err(AppError::Busy),
+            Some(record) => Ok(Execution::Replayed(replay(&claim, record)?)),
+            // Claimed and then purged between the two statements: the client's retry will be
+            // evaluated afresh.
+            None => Err(Error::Busy),
         };
     }
-    if let Some(delay) = db.faults().action_delay() {
-        tokio::time::sleep(delay).await;
-    }
-    match action.apply(&mut tx).await {
-        Ok(outcome) if Some(&outcome) == planned.as_ref() => {
-            tx.commit().await?;
-            Ok(Executed {
-                outcome,
-                replayed: false,
-            })
-        }
-        Ok(outcome) => {
-            store::complete(
-                &mut tx,
-                claim.key,
-                outcome.status.as_u16(),
-                outcome.location.as_deref(),
-                outcome.body.as_deref(),
-                now(),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(Executed {
-                outcome,
-                replayed: false,
-            })
-        }
+    crate::db::faults::pause_after_claim(&db).await;
+    let output = match action.apply(&mut tx).await {
+        Ok(output) => output,
         Err(err) => {
-            // Dropping the transaction would roll back too; being explicit returns the
-            // connection to the pool clean.
-            if let Err(rb) = tx.rollback().await {
-                tracing::warn!(error = %rb, "rollback after a failed action");
-            }
-            Err(err)
+            rollback(tx).await;
+            return Err(err);
         }
+    };
+    let response = match presenter.present(&output, &mut tx).await {
+        Ok(response) => response,
+        Err(err) => {
+            rollback(tx).await;
+            return Err(err);
+        }
+    };
+    if planned.as_ref() != Some(&response) {
+        let recorded = store::Response {
+            status: response.status,
+            location: response.location.as_deref(),
+            content_type: response.content_type.as_deref(),
+            body: response.body.as_deref(),
+        };
+        store::complete(&mut tx, claim.user_id, &claim.key, &recorded, at).await?;
+    }
+    tx.commit().await?;
+    Ok(Execution::Fresh { output, response })
+}
+
+/// Dropping a transaction rolls it back too; being explicit returns the connection clean.
+async fn rollback(tx: Tx) {
+    if let Err(e) = tx.rollback().await {
+        tracing::warn!(error = %e, "rollback failed");
     }
 }
 
-fn replay(claim: &Claim, record: IdempotencyRecord) -> Result<Executed, AppError> {
-    if record.subject != claim.subject
-        || record.purpose != claim.scope.purpose
+fn replay(claim: &Claim, record: IdempotencyRecord) -> Result<Recorded> {
+    if record.purpose != claim.scope.purpose
         || record.target != claim.scope.target
         || record.fingerprint != claim.fingerprint
     {
-        return Err(AppError::Unprocessable(
-            "This form was already submitted with different content. Nothing was changed. \
-             To make another change, open the page again and use its fresh form."
-                .into(),
-        ));
+        return Err(KeyError::Reused.into());
     }
     let status = record
         .status_code
         .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok());
-    match status {
-        Some(status) => Ok(Executed {
-            outcome: Outcome {
-                status,
-                location: record.location,
-                body: record.body,
-            },
-            replayed: true,
-        }),
+        .filter(|s| (100..600).contains(s))
         // A claim without an outcome is never committed; seeing one means a broken row.
-        None => Err(AppError::Db(DbError::Other(sqlx::Error::Protocol(
-            "idempotency record without outcome".into(),
-        )))),
-    }
+        .ok_or_else(|| Error::Internal("idempotency record without an outcome".into()))?;
+    Ok(Recorded {
+        response: StoredResponse {
+            status,
+            location: record.location,
+            content_type: record.content_type,
+            body: record.body,
+        },
+        at: record.completed_at,
+    })
 }

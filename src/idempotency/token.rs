@@ -34,9 +34,18 @@ pub struct Scope {
     pub target: String,
 }
 
-/// A token that parsed and verified: its nonce is the idempotency key.
+impl Scope {
+    pub fn new(purpose: &'static str, target: impl Into<String>) -> Self {
+        Scope {
+            purpose,
+            target: target.into(),
+        }
+    }
+}
+
+/// A form token that parsed and verified: its nonce is the idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdempotencyToken {
+pub struct FormToken {
     key: Uuid,
 }
 
@@ -48,7 +57,7 @@ pub enum TokenError {
     Invalid,
 }
 
-impl IdempotencyToken {
+impl FormToken {
     /// Issue a fresh token for `subject` (the user or browser session) and `scope`.
     /// Every call gives a different token, so two tabs each get their own.
     pub fn issue(secret: &Secret, subject: &str, scope: &Scope) -> String {
@@ -76,7 +85,7 @@ impl IdempotencyToken {
         keyed(secret, subject, scope, key)
             .verify_truncated_left(&mac_bytes)
             .map_err(|_| TokenError::Invalid)?;
-        Ok(IdempotencyToken { key })
+        Ok(FormToken { key })
     }
 
     pub fn key(self) -> Uuid {
@@ -132,25 +141,25 @@ mod tests {
     fn round_trips_and_binds() {
         let secret = Secret::new(b"server secret".to_vec());
         let s = scope("confirm-order", "order:7");
-        let token = IdempotencyToken::issue(&secret, "alice", &s);
-        let ok = IdempotencyToken::verify(&secret, &token, "alice", &s).unwrap();
+        let token = FormToken::issue(&secret, "alice", &s);
+        let ok = FormToken::verify(&secret, &token, "alice", &s).unwrap();
         assert_eq!(ok.key().simple().to_string(), token[..32]);
         // another person, another order, another purpose, another secret
         assert_eq!(
-            IdempotencyToken::verify(&secret, &token, "bob", &s),
+            FormToken::verify(&secret, &token, "bob", &s),
             Err(TokenError::Invalid)
         );
         assert_eq!(
-            IdempotencyToken::verify(&secret, &token, "alice", &scope("confirm-order", "order:8")),
+            FormToken::verify(&secret, &token, "alice", &scope("confirm-order", "order:8")),
             Err(TokenError::Invalid)
         );
         assert_eq!(
-            IdempotencyToken::verify(&secret, &token, "alice", &scope("add-line", "order:7")),
+            FormToken::verify(&secret, &token, "alice", &scope("add-line", "order:7")),
             Err(TokenError::Invalid)
         );
         let other = Secret::new(b"other".to_vec());
         assert_eq!(
-            IdempotencyToken::verify(&other, &token, "alice", &s),
+            FormToken::verify(&other, &token, "alice", &s),
             Err(TokenError::Invalid)
         );
     }
@@ -160,8 +169,8 @@ mod tests {
         let secret = Secret::new(b"k".to_vec());
         let s = scope("confirm-order", "order:1");
         assert_ne!(
-            IdempotencyToken::issue(&secret, "a", &s),
-            IdempotencyToken::issue(&secret, "a", &s)
+            FormToken::issue(&secret, "a", &s),
+            FormToken::issue(&secret, "a", &s)
         );
     }
 
@@ -169,13 +178,13 @@ mod tests {
     fn tampering_and_garbage_are_refused() {
         let secret = Secret::new(b"k".to_vec());
         let s = scope("p", "t");
-        let token = IdempotencyToken::issue(&secret, "a", &s);
+        let token = FormToken::issue(&secret, "a", &s);
         let mut flipped = token.clone().into_bytes();
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).unwrap();
         assert_eq!(
-            IdempotencyToken::verify(&secret, &flipped, "a", &s),
+            FormToken::verify(&secret, &flipped, "a", &s),
             Err(TokenError::Invalid)
         );
         for bad in [
@@ -187,7 +196,7 @@ mod tests {
             &format!("{token}00"),
         ] {
             assert_eq!(
-                IdempotencyToken::verify(&secret, bad, "a", &s),
+                FormToken::verify(&secret, bad, "a", &s),
                 Err(TokenError::Malformed),
                 "{bad}"
             );

@@ -1,78 +1,96 @@
 //! Confirming an order: SPEC section 2, in one transaction.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use super::documents::{CustomerSnapshot, InvoiceDoc, InvoiceLineDoc, invoice_of_order};
 use crate::db::audit::{self, AuditEvent};
 use crate::db::invoices::{self, InvoiceLineRow, NewInvoice};
-use crate::db::{Faults, Tx, orders, stock};
+use crate::db::{Reader, Tx, faults, orders, stock};
 use crate::domain::{
-    Money, OrderStatus, PricedLine, Quantity, TaxRate, demand_by_product, shortages, totals,
+    Actor, Money, OrderStatus, Permission, PricedLine, Quantity, ShortLine, TaxRate,
+    demand_by_product, shortages, totals,
 };
-use crate::error::AppError;
-use crate::idempotency::{Action, Outcome};
+use crate::error::{Conflict, Error, Missing, Result};
+use crate::idempotency::{Action, Scope};
 
-use super::{confirmation_path, order_path};
-
-/// A product the order asks for more of than is on hand, for the clerk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShortLine {
-    pub sku: String,
-    pub name: String,
-    pub requested: i64,
-    pub available: i64,
-}
-
-/// Confirm `order_id` as seen at `revision`: claim (done by the engine), draft to confirmed,
-/// stock down, ledger rows, invoice with the next gapless number, audit event.
+/// Confirm an order: claim (done by the engine), draft to confirmed at the revision the client
+/// saw, stock down, ledger rows, invoice with the next gapless number, audit event.
 #[derive(Debug, Clone)]
 pub struct ConfirmOrder {
+    pub actor: Actor,
     pub order_id: i64,
-    pub revision: i64,
-    pub actor: String,
+    /// The revision the clerk's form (or the API client) saw; `None` confirms the order as it
+    /// is now.
+    pub revision: Option<i64>,
     pub currency: String,
-    pub faults: Arc<Faults>,
+}
+
+/// A confirmed order and its invoice.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub order_id: i64,
+    pub invoice: InvoiceDoc,
+    /// True when this request confirmed it; false when it was confirmed already (another
+    /// tab, another token) and nothing changed.
+    pub fresh: bool,
+}
+
+impl ConfirmOrder {
+    /// What a key for confirming `order_id` is bound to.
+    pub fn scope_for(order_id: i64) -> Scope {
+        Scope::new("confirm-order", format!("order:{order_id}"))
+    }
 }
 
 impl Action for ConfirmOrder {
-    fn pending_location(&self) -> String {
-        confirmation_path(self.order_id)
+    type Output = Confirmation;
+    const PERMISSION: Permission = Permission::ConfirmOrders;
+
+    fn actor(&self) -> &Actor {
+        &self.actor
     }
 
-    fn planned_outcome(&self) -> Option<Outcome> {
-        Some(Outcome::see_other(confirmation_path(self.order_id)))
+    fn scope(&self) -> Scope {
+        Self::scope_for(self.order_id)
     }
 
-    async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
+    async fn apply(self, tx: &mut Tx) -> Result<Confirmation> {
         let at = crate::db::now();
         let id = self.order_id;
+        let actor = self.actor.username.as_str();
 
         // The conditional update: only a draft at the revision the clerk saw moves.
-        let Some(customer) = orders::mark_confirmed(tx, id, self.revision, &self.actor, at).await?
-        else {
+        let Some(customer) = orders::mark_confirmed(tx, id, self.revision, actor, at).await? else {
             return match orders::status_of(tx, id).await? {
-                None => Err(AppError::NotFound(format!("There is no order {id}."))),
-                Some((status, _)) => match OrderStatus::from_db(&status) {
-                    // Already confirmed (another tab, another token): show that confirmation.
-                    OrderStatus::Confirmed => Ok(Outcome::see_other(confirmation_path(id))),
-                    OrderStatus::Draft => Err(AppError::Conflict(format!(
-                        "Order {id} was changed after you opened it. Nothing was confirmed: \
-                         review the order at {} and confirm it again.",
-                        order_path(id)
-                    ))),
-                    OrderStatus::Cancelled => Err(AppError::Conflict(format!(
-                        "Order {id} is cancelled and cannot be confirmed."
-                    ))),
-                },
+                None => Err(Missing::Order(id).into()),
+                // Already confirmed (another tab, another token): that confirmation stands.
+                Some((OrderStatus::Confirmed, _)) => {
+                    let invoice = invoice_of_order(&mut Reader::Tx(tx), id)
+                        .await?
+                        .ok_or_else(|| {
+                            Error::Internal(format!("confirmed order {id} has no invoice"))
+                        })?;
+                    Ok(Confirmation {
+                        order_id: id,
+                        invoice,
+                        fresh: false,
+                    })
+                }
+                Some((OrderStatus::Draft, _)) => Err(Conflict::Changed {
+                    order_id: id,
+                    seen: self.revision.unwrap_or_default(),
+                }
+                .into()),
+                Some((OrderStatus::Cancelled, _)) => {
+                    Err(Conflict::Cancelled { order_id: id }.into())
+                }
             };
         };
 
         // Lines with their products, products locked in ascending id order.
         let mut lines = orders::lock_lines(tx, id).await?;
         if lines.is_empty() {
-            return Err(AppError::Conflict(format!(
-                "Order {id} has no lines yet. Add at least one line before confirming."
-            )));
+            return Err(Conflict::NoLines { order_id: id }.into());
         }
         let demand = demand_by_product(lines.iter().map(|l| (l.product_id, l.quantity)));
         let on_hand: BTreeMap<i64, i64> = lines
@@ -85,7 +103,7 @@ impl Action for ConfirmOrder {
                 .iter()
                 .map(|l| (l.product_id, (l.sku.as_str(), l.name.as_str())))
                 .collect();
-            return Err(AppError::ShortStock(
+            return Err(Error::ShortStock(
                 short
                     .into_iter()
                     .map(|s| {
@@ -101,60 +119,70 @@ impl Action for ConfirmOrder {
             ));
         }
 
-        stock::take_for_order(tx, id, &self.actor, at).await?;
-        if self.faults.take_fail_after_stock_update() {
-            return Err(AppError::Internal(
+        stock::take_for_order(tx, id, actor, at).await?;
+        if faults::fail_after_stock_update(tx) {
+            return Err(Error::Internal(
                 "injected fault after the stock update".into(),
             ));
         }
 
         // Invoice lines in entry order, priced as the products are now.
         lines.sort_by_key(|l| l.id);
-        let mut invoice_lines = Vec::with_capacity(lines.len());
-        let mut rated = Vec::with_capacity(lines.len());
-        for (n, l) in lines.iter().enumerate() {
+        let mut rows = Vec::with_capacity(lines.len());
+        let mut docs = Vec::with_capacity(lines.len());
+        for (n, l) in lines.into_iter().enumerate() {
             let quantity = Quantity::new(l.quantity)
-                .map_err(|e| AppError::Internal(format!("stored quantity out of range: {e}")))?;
+                .map_err(|e| Error::Internal(format!("stored quantity out of range: {e}")))?;
             let tax_rate = TaxRate::from_basis_points(l.tax_rate_bp)
-                .ok_or_else(|| AppError::Internal("stored tax rate out of range".into()))?;
-            let priced = PricedLine {
+                .ok_or_else(|| Error::Internal("stored tax rate out of range".into()))?;
+            let unit_price = Money::from_cents(l.unit_price_cents);
+            let amounts = PricedLine {
                 quantity,
-                unit_price: Money::from_cents(l.unit_price_cents),
+                unit_price,
                 tax_rate,
-            };
-            let a = priced.amounts();
-            rated.push((tax_rate, a));
-            invoice_lines.push(InvoiceLineRow {
-                line_no: i64::try_from(n + 1).unwrap_or(i64::MAX),
+            }
+            .amounts();
+            let line_no = i64::try_from(n + 1).unwrap_or(i64::MAX);
+            rows.push(InvoiceLineRow {
+                line_no,
                 product_id: l.product_id,
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 quantity: l.quantity,
                 unit_price_cents: l.unit_price_cents,
                 tax_rate_bp: l.tax_rate_bp,
-                net_cents: a.net.cents(),
-                tax_cents: a.tax.cents(),
-                gross_cents: a.gross.cents(),
+                net_cents: amounts.net.cents(),
+                tax_cents: amounts.tax.cents(),
+                gross_cents: amounts.gross.cents(),
+            });
+            docs.push(InvoiceLineDoc {
+                line_no,
+                sku: l.sku,
+                name: l.name,
+                quantity: l.quantity,
+                unit_price,
+                tax_rate,
+                amounts,
             });
         }
-        let t = totals(rated.iter().map(|(r, a)| (*r, a)));
-        invoices::insert_lines(tx, id, &invoice_lines).await?;
+        let t = totals(docs.iter().map(|l| (l.tax_rate, &l.amounts)));
+        invoices::insert_lines(tx, id, &rows).await?;
 
         audit::record(
             tx,
             &AuditEvent {
-                actor: &self.actor,
+                actor,
                 action: "confirm",
                 entity: "order",
                 entity_id: id.to_string(),
-                detail: format!("{} lines, gross {} {}", lines.len(), t.gross, self.currency),
+                detail: format!("{} lines, gross {} {}", docs.len(), t.gross, self.currency),
             },
             at,
         )
         .await?;
 
         // Last: the numbering counter, on which every confirmation queues until commit.
-        invoices::issue(
+        let number = invoices::issue(
             tx,
             &NewInvoice {
                 order_id: id,
@@ -169,10 +197,28 @@ impl Action for ConfirmOrder {
                 tax_cents: t.tax.cents(),
                 gross_cents: t.gross.cents(),
                 issued_at: at,
-                issued_by: &self.actor,
+                issued_by: actor,
             },
         )
         .await?;
-        Ok(Outcome::see_other(confirmation_path(id)))
+        Ok(Confirmation {
+            order_id: id,
+            fresh: true,
+            invoice: InvoiceDoc {
+                number,
+                order_id: id,
+                customer: CustomerSnapshot {
+                    code: customer.code,
+                    name: customer.name,
+                    address: customer.address,
+                    vat_id: customer.vat_id,
+                },
+                currency: self.currency,
+                issued_at: at,
+                issued_by: self.actor.username,
+                lines: docs,
+                totals: t,
+            },
+        })
     }
 }

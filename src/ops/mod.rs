@@ -1,22 +1,41 @@
-//! State-changing operations. Each is an [`Action`](crate::idempotency::Action): it performs
-//! all its effects through the one transaction the idempotency engine hands it, and returns the
-//! outcome to record. Domain rules come from `domain`, SQL from `db`.
+//! State-changing operations of the core. Each is an [`Action`]: it names its idempotency scope
+//! and the permission its actor needs, performs all its effects through the one transaction the
+//! engine hands it, and returns what happened in domain terms (`Confirmed`, `LineAdded`, ...).
+//! It builds no URL and no sentence for a person: the faces present the result. Domain rules
+//! come from `domain`, SQL from `db`.
 
-mod confirm;
-mod orders;
-mod receipts;
-mod users;
+pub mod api_tokens;
+pub mod confirm;
+pub mod documents;
+pub mod orders;
+pub mod receipts;
+pub mod users;
 
-pub use confirm::{ConfirmOrder, ShortLine};
-pub use orders::{AddLine, CreateOrder, RemoveLine};
-pub use receipts::{ReceiveGoods, stock_path};
-pub use users::{AddUser, DisableUser, USERS_PATH};
+pub use api_tokens::{ApiTokenCreated, CreateApiToken, RevokeApiToken};
+pub use confirm::{ConfirmOrder, Confirmation};
+pub use orders::{
+    AddLine, CreateOrder, CustomerRef, LineAdded, LineRemoved, NewLine, OrderCreated, RemoveLine,
+};
+pub use receipts::{GoodsReceived, ReceiveGoods};
+pub use users::{AddUser, DisableUser, SetPassword, UserAdded, UserDisabled, add_user};
 
-/// Where the receipt of an order lives.
-pub fn confirmation_path(order_id: i64) -> String {
-    format!("/orders/{order_id}/confirmation")
-}
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::idempotency::Action;
 
-pub fn order_path(order_id: i64) -> String {
-    format!("/orders/{order_id}")
+/// Run `action` once in its own transaction, without an idempotency key: for the operator at
+/// the command line, whose commands are not retried by a browser. The permission check is the
+/// engine's.
+pub async fn run_once<A: Action>(db: &Db, action: A) -> Result<A::Output> {
+    let actor = action.actor();
+    if !actor.role.can(A::PERMISSION) {
+        return Err(Error::Forbidden {
+            role: actor.role,
+            permission: A::PERMISSION,
+        });
+    }
+    let mut tx = db.begin().await?;
+    let output = action.apply(&mut tx).await?;
+    tx.commit().await?;
+    Ok(output)
 }

@@ -1,88 +1,212 @@
 //! Creating orders and changing their lines while they are drafts.
 
+use std::collections::HashMap;
+
 use crate::db::audit::{self, AuditEvent};
+use crate::db::products::{self, ProductRow};
 use crate::db::{Tx, customers, orders};
-use crate::domain::Quantity;
-use crate::error::AppError;
-use crate::idempotency::{Action, Outcome};
+use crate::domain::{Actor, Permission, Quantity, Sku};
+use crate::error::{Conflict, Error, Field, Invalid, Missing, Result};
+use crate::idempotency::{Action, Scope};
 
-use super::order_path;
+/// The longest customer reference (a purchase order number, a note), in characters.
+pub const MAX_REFERENCE: usize = 80;
+/// The most lines one request may put on an order.
+pub const MAX_LINES: usize = 1000;
 
-/// Create a draft order for a customer.
+/// How a request names the customer: the pages by id (a choice list), the API by code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerRef {
+    Id(i64),
+    Code(String),
+}
+
+/// A line to put on an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLine {
+    pub sku: Sku,
+    pub quantity: Quantity,
+}
+
+/// Create a draft order for a customer, with lines if the request brings them.
 #[derive(Debug, Clone)]
 pub struct CreateOrder {
-    pub customer_id: i64,
+    pub actor: Actor,
+    pub customer: CustomerRef,
     pub reference: String,
-    pub actor: String,
+    pub lines: Vec<NewLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCreated {
+    pub order_id: i64,
+}
+
+impl CreateOrder {
+    pub fn scope_for() -> Scope {
+        Scope::new("create-order", "orders")
+    }
 }
 
 impl Action for CreateOrder {
-    fn pending_location(&self) -> String {
-        "/orders".into()
+    type Output = OrderCreated;
+    const PERMISSION: Permission = Permission::EditOrders;
+
+    fn actor(&self) -> &Actor {
+        &self.actor
     }
 
-    async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
+    fn scope(&self) -> Scope {
+        Self::scope_for()
+    }
+
+    async fn apply(self, tx: &mut Tx) -> Result<OrderCreated> {
         let at = crate::db::now();
-        if customers::find(tx, self.customer_id).await?.is_none() {
-            return Err(AppError::NotFound(format!(
-                "There is no customer {}.",
-                self.customer_id
-            )));
+        let reference = self.reference.trim();
+        if reference.chars().count() > MAX_REFERENCE {
+            return Err(Invalid::new(
+                Field::Reference,
+                format!("a reference has at most {MAX_REFERENCE} characters"),
+            )
+            .into());
         }
-        let id = orders::insert(tx, self.customer_id, &self.reference, &self.actor, at).await?;
+        if self.lines.len() > MAX_LINES {
+            return Err(Invalid::new(
+                Field::Lines,
+                format!("an order takes at most {MAX_LINES} lines per request"),
+            )
+            .into());
+        }
+        let customer = match &self.customer {
+            CustomerRef::Id(id) => customers::find(tx, *id).await?,
+            CustomerRef::Code(code) => customers::find_by_code(tx, code).await?,
+        };
+        let customer = match customer {
+            Some(c) if c.active => c,
+            Some(c) => {
+                return Err(Invalid::new(
+                    Field::Customer,
+                    format!("customer {} is inactive and takes no new orders", c.code),
+                )
+                .into());
+            }
+            None => {
+                let missing = match self.customer {
+                    CustomerRef::Id(id) => Missing::CustomerId(id),
+                    CustomerRef::Code(code) => Missing::Customer(code),
+                };
+                return Err(Invalid::new(Field::Customer, missing.to_string()).into());
+            }
+        };
+        let id = orders::insert(tx, customer.id, reference, &self.actor.username, at).await?;
+        if !self.lines.is_empty() {
+            let skus: Vec<&str> = self.lines.iter().map(|l| l.sku.as_str()).collect();
+            let found: HashMap<String, ProductRow> = products::find_by_skus(tx, &skus)
+                .await?
+                .into_iter()
+                .map(|p| (p.sku.clone(), p))
+                .collect();
+            let mut rows = Vec::with_capacity(self.lines.len());
+            for (i, line) in self.lines.iter().enumerate() {
+                let product =
+                    orderable(found.get(line.sku.as_str()), &line.sku, Field::LineSku(i))?;
+                rows.push((product.id, line.quantity.units()));
+            }
+            orders::insert_lines(tx, id, &rows).await?;
+        }
         audit::record(
             tx,
             &AuditEvent {
-                actor: &self.actor,
+                actor: &self.actor.username,
                 action: "create",
                 entity: "order",
                 entity_id: id.to_string(),
-                detail: format!("customer {}", self.customer_id),
+                detail: format!("customer {}, {} lines", customer.code, self.lines.len()),
             },
             at,
         )
         .await?;
-        Ok(Outcome::see_other(order_path(id)))
+        Ok(OrderCreated { order_id: id })
+    }
+}
+
+/// A product that may go on an order line, or why not.
+fn orderable<'p>(
+    product: Option<&'p ProductRow>,
+    sku: &Sku,
+    field: Field,
+) -> Result<&'p ProductRow> {
+    match product {
+        Some(p) if p.active => Ok(p),
+        Some(p) => Err(Invalid::new(
+            field,
+            format!("product {} is inactive and goes on no new line", p.sku),
+        )
+        .into()),
+        None => Err(Invalid::new(field, Missing::Product(sku.to_string()).to_string()).into()),
     }
 }
 
 /// Add a line to a draft order.
 #[derive(Debug, Clone)]
 pub struct AddLine {
+    pub actor: Actor,
     pub order_id: i64,
-    pub product_id: i64,
-    pub sku: String,
-    pub quantity: Quantity,
-    pub actor: String,
+    pub line: NewLine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineAdded {
+    pub order_id: i64,
+    pub line_id: i64,
+    /// The order's revision after the change.
+    pub revision: i64,
+}
+
+impl AddLine {
+    pub fn scope_for(order_id: i64) -> Scope {
+        Scope::new("add-line", format!("order:{order_id}"))
+    }
 }
 
 impl Action for AddLine {
-    fn pending_location(&self) -> String {
-        order_path(self.order_id)
+    type Output = LineAdded;
+    const PERMISSION: Permission = Permission::EditOrders;
+
+    fn actor(&self) -> &Actor {
+        &self.actor
     }
 
-    fn planned_outcome(&self) -> Option<Outcome> {
-        Some(Outcome::see_other(order_path(self.order_id)))
+    fn scope(&self) -> Scope {
+        Self::scope_for(self.order_id)
     }
 
-    async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
+    async fn apply(self, tx: &mut Tx) -> Result<LineAdded> {
         let at = crate::db::now();
         let id = self.order_id;
-        require_draft(tx, id).await?;
-        let line = orders::insert_line(tx, id, self.product_id, self.quantity.units()).await?;
+        let revision = require_draft(tx, id).await?;
+        let sku = &self.line.sku;
+        let found = products::find_by_sku(tx, sku.as_str()).await?;
+        let product = orderable(found.as_ref(), sku, Field::Sku)?;
+        let quantity = self.line.quantity;
+        let line_id = orders::insert_line(tx, id, product.id, quantity.units()).await?;
         audit::record(
             tx,
             &AuditEvent {
-                actor: &self.actor,
+                actor: &self.actor.username,
                 action: "add-line",
                 entity: "order",
                 entity_id: id.to_string(),
-                detail: format!("line {line}: {} x {}", self.quantity, self.sku),
+                detail: format!("line {line_id}: {quantity} x {sku}"),
             },
             at,
         )
         .await?;
-        Ok(Outcome::see_other(order_path(id)))
+        Ok(LineAdded {
+            order_id: id,
+            line_id,
+            revision,
+        })
     }
 }
 
@@ -90,29 +214,46 @@ impl Action for AddLine {
 /// order is as the clerk wanted it.
 #[derive(Debug, Clone)]
 pub struct RemoveLine {
+    pub actor: Actor,
     pub order_id: i64,
     pub line_id: i64,
-    pub actor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRemoved {
+    pub order_id: i64,
+    /// False when the line was gone already.
+    pub removed: bool,
+}
+
+impl RemoveLine {
+    pub fn scope_for(order_id: i64) -> Scope {
+        Scope::new("remove-line", format!("order:{order_id}"))
+    }
 }
 
 impl Action for RemoveLine {
-    fn pending_location(&self) -> String {
-        order_path(self.order_id)
+    type Output = LineRemoved;
+    const PERMISSION: Permission = Permission::EditOrders;
+
+    fn actor(&self) -> &Actor {
+        &self.actor
     }
 
-    fn planned_outcome(&self) -> Option<Outcome> {
-        Some(Outcome::see_other(order_path(self.order_id)))
+    fn scope(&self) -> Scope {
+        Self::scope_for(self.order_id)
     }
 
-    async fn apply(self, tx: &mut Tx) -> Result<Outcome, AppError> {
+    async fn apply(self, tx: &mut Tx) -> Result<LineRemoved> {
         let at = crate::db::now();
         let id = self.order_id;
         require_draft(tx, id).await?;
-        if orders::delete_line(tx, id, self.line_id).await? {
+        let removed = orders::delete_line(tx, id, self.line_id).await?;
+        if removed {
             audit::record(
                 tx,
                 &AuditEvent {
-                    actor: &self.actor,
+                    actor: &self.actor.username,
                     action: "remove-line",
                     entity: "order",
                     entity_id: id.to_string(),
@@ -122,19 +263,24 @@ impl Action for RemoveLine {
             )
             .await?;
         }
-        Ok(Outcome::see_other(order_path(id)))
+        Ok(LineRemoved {
+            order_id: id,
+            removed,
+        })
     }
 }
 
-/// Lock the order and bump its revision, or explain why its lines cannot change.
-async fn require_draft(tx: &mut Tx, id: i64) -> Result<i64, AppError> {
+/// Lock the order and bump its revision, or say why its lines cannot change.
+async fn require_draft(tx: &mut Tx, id: i64) -> Result<i64> {
     match orders::touch_draft(tx, id).await? {
         Some(revision) => Ok(revision),
         None => match orders::status_of(tx, id).await? {
-            None => Err(AppError::NotFound(format!("There is no order {id}."))),
-            Some((status, _)) => Err(AppError::Conflict(format!(
-                "Order {id} is {status}; its lines can no longer change."
-            ))),
+            None => Err(Error::NotFound(Missing::Order(id))),
+            Some((status, _)) => Err(Conflict::NotDraft {
+                order_id: id,
+                status,
+            }
+            .into()),
         },
     }
 }

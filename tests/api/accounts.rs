@@ -12,7 +12,13 @@ fn declared_routes() -> Vec<(String, Vec<&'static str>)> {
     let mut out = Vec::new();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
     for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        // The pages' routers; the JSON API (`http/api/`) answers 401, not a sign-in page,
+        // and is walked by the API tests.
+        if !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         let mut rest = text.as_str();
         while let Some(i) = rest.find(".route(\"") {
             rest = &rest[i + 8..];

@@ -194,13 +194,17 @@ impl TestApp {
         if self.db.find_user(name).await.unwrap().is_none() {
             let username = Username::parse(name).unwrap();
             let password = NewPassword::parse(&password_of(name)).unwrap();
-            orderdesk::users::add_user(
+            let by = orderdesk::domain::Actor {
+                username: "test".into(),
+                ..orderdesk::domain::Actor::command_line()
+            };
+            orderdesk::ops::add_user(
                 &self.db,
-                &username,
+                &by,
+                username,
                 &format!("Test {name}"),
                 role,
                 password,
-                "test",
             )
             .await
             .unwrap();
@@ -232,6 +236,7 @@ impl TestApp {
             session_absolute: Duration::from_secs(8 * 3600),
             secure_cookies: false,
             metrics_token: None,
+            api_rate: 0,
         }
     }
 
@@ -350,7 +355,13 @@ impl TestApp {
     }
 
     pub async fn order_status(&self, id: i64) -> String {
-        self.db.find_order(id).await.unwrap().unwrap().status
+        self.db
+            .find_order(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .to_string()
     }
 
     /// Sale and opening movements of a product.

@@ -7,6 +7,7 @@
 //! the form, follow the redirect.
 
 mod client;
+mod data;
 mod scenarios;
 mod stats;
 
@@ -15,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use orderdesk::db::bench::{Catalogue, Spread};
+use data::{Bulk, Catalogue, Spread};
 use orderdesk::db::{Db, DbOptions};
-use orderdesk::domain::{NewPassword, Role, Username};
+use orderdesk::domain::{Actor, NewPassword, Role, Username};
 use scenarios::{big, confirm, healthz, pages, replay, storm};
 
 use client::Http;
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
 
 pub(crate) struct Ctx {
     db: Db,
+    bulk: Bulk,
     http: Arc<Http>,
     concurrency: usize,
     catalogue: Catalogue,
@@ -143,16 +145,24 @@ async fn run(cli: Cli) -> Result<(), String> {
     {
         let name = Username::parse(USER).map_err(|e| e.to_string())?;
         let pw = NewPassword::parse(PASSWORD).map_err(|e| e.to_string())?;
-        orderdesk::users::add_user(&db, &name, "Bench Clerk", Role::Clerk, pw, "orderdesk-load")
+        let by = Actor {
+            username: "orderdesk-load".into(),
+            ..Actor::command_line()
+        };
+        orderdesk::ops::add_user(&db, &by, name, "Bench Clerk", Role::Clerk, pw)
             .await
             .map_err(|e| e.to_string())?;
     }
-    let catalogue = db
+    let bulk = Bulk::connect(&cli.database_url)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let catalogue = bulk
         .bench_catalogue(cli.products, 1000, 1_000_000_000)
         .await
         .map_err(|e| e.to_string())?;
     let ctx = Ctx {
         db,
+        bulk,
         http: Http::new(
             cli.servers
                 .iter()

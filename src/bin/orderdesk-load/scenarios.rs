@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use orderdesk::db::bench::Spread;
+use crate::data::Spread;
 
 use crate::client::{Clerk, form_fields};
 use crate::stats::{Summary, summarize};
@@ -121,7 +121,7 @@ pub(crate) async fn confirm(
     spread: Spread,
 ) -> Result<Summary, String> {
     let (first, last) = ctx
-        .db
+        .bulk
         .bench_orders(&ctx.catalogue, orders, lines, spread)
         .await
         .map_err(|e| e.to_string())?;
@@ -139,7 +139,7 @@ pub(crate) async fn confirm(
 
 pub(crate) async fn replay(ctx: &Ctx, requests: usize) -> Result<Summary, String> {
     let (first, _) = ctx
-        .db
+        .bulk
         .bench_orders(&ctx.catalogue, 1, 3, Spread::Wide)
         .await
         .map_err(|e| e.to_string())?;
@@ -198,7 +198,7 @@ pub(crate) async fn storm(
     k: usize,
 ) -> Result<(&'static str, Summary, String), String> {
     let (first, last) = ctx
-        .db
+        .bulk
         .bench_orders(&ctx.catalogue, orders, 3, Spread::Wide)
         .await
         .map_err(|e| e.to_string())?;
@@ -270,7 +270,7 @@ pub(crate) async fn storm(
             .find_invoice_for_order(order)
             .await
             .map_err(|e| e.to_string())?;
-        if status.as_deref() != Some("confirmed") || invoice.is_none() {
+        if status != Some(orderdesk::domain::OrderStatus::Confirmed) || invoice.is_none() {
             violations += 1;
         }
     }
@@ -291,7 +291,7 @@ pub(crate) async fn storm(
 
 pub(crate) async fn big(ctx: &Ctx, orders: i64, lines: i64) -> Result<Summary, String> {
     let (first, last) = ctx
-        .db
+        .bulk
         .bench_orders(&ctx.catalogue, orders, lines, Spread::Wide)
         .await
         .map_err(|e| e.to_string())?;
@@ -322,13 +322,13 @@ pub(crate) async fn pages(ctx: &Ctx, orders: i64, requests: usize) -> Result<(),
     while missing > 0 {
         let batch = missing.min(200_000);
         eprintln!("[pages] adding {batch} orders ({missing} to go)");
-        ctx.db
+        ctx.bulk
             .bench_orders(&ctx.catalogue, batch, 3, Spread::Wide)
             .await
             .map_err(|e| e.to_string())?;
         missing -= batch;
     }
-    ctx.db.analyze().await.map_err(|e| e.to_string())?;
+    ctx.bulk.analyze().await.map_err(|e| e.to_string())?;
     let clerk = Clerk::sign_in(ctx.http.clone(), USER, PASSWORD).await?;
     let have_now = ctx
         .db

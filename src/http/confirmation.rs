@@ -1,4 +1,4 @@
-//! Confirming an order and its receipt: the heart of orderdesk.
+//! Confirming an order (`POST /orders/{id}/confirm`) and its receipt: the heart of orderdesk.
 
 use askama::Template;
 use axum::Router;
@@ -7,17 +7,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::AppState;
+use super::error::{PageError, PageResult};
 use super::extract::{Id, TokenForm};
-use super::orders::{AddLineForm, confirm_scope, order_page};
+use super::forms::{Refusal, Submission};
+use super::orders::{AddLineForm, order_page};
+use super::paths;
 use super::session::CurrentUser;
-use super::session::Me;
+use super::state::AppState;
+use super::templates::Me;
 use super::templates::{Currency, datetime, render, render_status, units};
 use crate::db::invoices::InvoiceLineRow;
 use crate::domain::{OrderStatus, Permission, TaxRate};
-use crate::error::{AppError, AppResult};
+use crate::error::Error;
+use crate::idempotency::Action;
 use crate::metrics::ConfirmOutcome;
-use crate::ops::{ConfirmOrder, order_path};
+use crate::ops::ConfirmOrder;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,24 +40,14 @@ async fn confirm_order(
     user: CurrentUser,
     Id(order_id): Id,
     form: TokenForm<ConfirmForm>,
-) -> AppResult<Response> {
-    let start = std::time::Instant::now();
-    let result = confirm(&st, &user, order_id, form).await;
-    let outcome = match &result {
-        Ok(res) if res.status() == axum::http::StatusCode::SEE_OTHER => {
-            if res.headers().contains_key("idempotent-replayed") {
-                ConfirmOutcome::Replayed
-            } else {
-                ConfirmOutcome::Confirmed
-            }
-        }
-        Ok(res) if res.status() == axum::http::StatusCode::CONFLICT => ConfirmOutcome::Short,
-        Err(AppError::Replayed(_)) => ConfirmOutcome::Replayed,
-        Err(AppError::StillProcessing { .. }) => ConfirmOutcome::StillProcessing,
-        _ => ConfirmOutcome::Failed,
-    };
-    st.metrics.record_confirmation(outcome, start.elapsed());
-    result
+) -> PageResult<Response> {
+    let request = confirm(&st, &user, order_id, form);
+    st.metrics
+        .time_confirmation(request, |e| match e {
+            PageError::StillProcessing { .. } => ConfirmOutcome::StillProcessing,
+            _ => ConfirmOutcome::Failed,
+        })
+        .await
 }
 
 async fn confirm(
@@ -61,29 +55,44 @@ async fn confirm(
     user: &CurrentUser,
     order_id: i64,
     form: TokenForm<ConfirmForm>,
-) -> AppResult<Response> {
-    user.require(Permission::ConfirmOrders)?;
-    let claim = st.claim(user, confirm_scope(order_id), &form).await?;
+) -> PageResult<(Response, ConfirmOutcome)> {
+    user.require(ConfirmOrder::PERMISSION)?;
+    let claim = match st
+        .claim_form(user, ConfirmOrder::scope_for(order_id), &form)
+        .await?
+    {
+        Submission::Replayed(res) => return Ok((res, ConfirmOutcome::Replayed)),
+        Submission::New(claim) => claim,
+    };
     let revision = form.data.revision.trim().parse::<i64>().map_err(|_| {
-        AppError::BadRequest(
+        PageError::BadRequest(
             "The form's order revision is missing or malformed. Nothing was changed.".into(),
         )
     })?;
     let action = ConfirmOrder {
-        order_id,
-        revision,
         actor: user.actor(),
+        order_id,
+        revision: Some(revision),
         currency: st.currency.code.clone(),
-        faults: st.db.faults_handle(),
     };
-    match st.idem.execute(&st.db, claim, action).await {
-        Ok(done) => Ok(done.into_response()),
+    match st
+        .submit(claim, action, paths::confirmation(order_id))
+        .await
+    {
+        Ok(done) if done.replayed => Ok((done.response, ConfirmOutcome::Replayed)),
+        Ok(done) => Ok((done.response, ConfirmOutcome::Confirmed)),
         // Nothing changed: show the order with every short line and what is available.
-        Err(AppError::ShortStock(short)) => {
+        Err(Refusal {
+            error: Error::ShortStock(short),
+            ..
+        }) => {
             let page = order_page(st, user, order_id, AddLineForm::default(), short, None).await?;
-            Ok(render_status(axum::http::StatusCode::CONFLICT, &page))
+            Ok((
+                render_status(axum::http::StatusCode::CONFLICT, &page),
+                ConfirmOutcome::Short,
+            ))
         }
-        Err(e) => Err(e),
+        Err(refused) => Err(refused.into()),
     }
 }
 
@@ -126,21 +135,21 @@ async fn show_confirmation(
     State(st): State<AppState>,
     user: CurrentUser,
     Id(order_id): Id,
-) -> AppResult<Response> {
+) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
     let order = st
         .db
         .find_order(order_id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no order {order_id}.")))?;
-    if OrderStatus::from_db(&order.status) == OrderStatus::Draft {
-        return Ok(Redirect::to(&order_path(order_id)).into_response());
+        .ok_or_else(|| PageError::NotFound(format!("There is no order {order_id}.")))?;
+    if order.status == OrderStatus::Draft {
+        return Ok(Redirect::to(&paths::order(order_id)).into_response());
     }
     let invoice = st
         .db
         .find_invoice_for_order(order_id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("Order {order_id} has no invoice.")))?;
+        .ok_or_else(|| PageError::NotFound(format!("Order {order_id} has no invoice.")))?;
     let rows = st.db.invoice_lines(order_id).await?;
     let cur = &st.currency;
     let by_rate = rate_lines(&rows, cur);

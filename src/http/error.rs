@@ -1,0 +1,218 @@
+//! The pages' ring of errors: every page handler returns `PageResult`; a 4xx renders a page that
+//! says what happened and what to do next, a 5xx a generic page while the detail goes to the
+//! log. Core errors ([`crate::error::Error`]) become page errors here, and only here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::templates::{ErrorPage, PendingPage, render_status, sentence};
+use crate::domain::ShortLine;
+use crate::error::{Conflict, Error, KeyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The thing asked for does not exist (unknown id, SKU or invoice number).
+    #[error("{0}")]
+    NotFound(String),
+    /// Malformed input: missing fields, wrong types, a missing or malformed form token.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request body is over the size limit.
+    #[error("request too large")]
+    TooLarge,
+    /// Not allowed: a role that may not, a token issued to someone else, a cross-site post.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is well-formed but the record's state does not allow it.
+    #[error("{0}")]
+    Conflict(String),
+    /// A token reused with different form content.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Input the domain refuses (an unknown customer, an inactive product).
+    #[error("{0}")]
+    Invalid(String),
+    /// The order asks for more than is on hand; nothing changed.
+    #[error("not enough stock")]
+    ShortStock(Vec<ShortLine>),
+    /// A duplicate whose original is still running past the bounded wait.
+    #[error("still processing")]
+    StillProcessing { location: String },
+    /// A lock wait ran past its bound outside the idempotency engine.
+    #[error("the database is busy")]
+    Busy,
+    /// Anything else: a bug or an operator's problem. Logged, never shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+impl From<Error> for PageError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::NotFound(m) => PageError::NotFound(sentence(&m.to_string())),
+            Error::Invalid(i) => {
+                PageError::Invalid(format!("{} Nothing was changed.", sentence(&i.message)))
+            }
+            Error::Conflict(c) => PageError::Conflict(conflict_message(&c)),
+            Error::ShortStock(lines) => PageError::ShortStock(lines),
+            Error::Forbidden { role, .. } => PageError::Forbidden(format!(
+                "Your role ({role}) does not allow this. Nothing was changed; ask an admin if you need it."
+            )),
+            Error::Key(KeyError::Malformed) => PageError::BadRequest(
+                "The form's security token is missing or malformed. Nothing was changed.".into(),
+            ),
+            Error::Key(KeyError::NotIssuedHere) => PageError::Forbidden(
+                "The form's security token was not issued for this action, this record or this \
+                 person. Nothing was changed."
+                    .into(),
+            ),
+            Error::Key(KeyError::Reused) => PageError::Unprocessable(
+                "This form was already submitted with different content. Nothing was changed. \
+                 To make another change, open the page again and use its fresh form."
+                    .into(),
+            ),
+            // The form runner turns this into "still processing" with the page to wait for;
+            // reaching here means no page is known, which is a plain "busy".
+            Error::Key(KeyError::InFlight) | Error::Busy => PageError::Busy,
+            Error::Db(e) => PageError::Internal(format!("database: {e}")),
+            Error::Internal(m) => PageError::Internal(m),
+        }
+    }
+}
+
+impl From<crate::db::DbError> for PageError {
+    fn from(err: crate::db::DbError) -> Self {
+        Error::from(err).into()
+    }
+}
+
+/// A state conflict as a clerk reads it.
+fn conflict_message(c: &Conflict) -> String {
+    match c {
+        Conflict::NotDraft { order_id, status } => {
+            format!("Order {order_id} is {status}; its lines can no longer change.")
+        }
+        Conflict::Changed { order_id, .. } => format!(
+            "Order {order_id} was changed after you opened it. Nothing was confirmed: review \
+             the order and confirm it again."
+        ),
+        Conflict::NoLines { order_id } => {
+            format!("Order {order_id} has no lines yet. Add at least one line before confirming.")
+        }
+        Conflict::Cancelled { order_id } => {
+            format!("Order {order_id} is cancelled and cannot be confirmed.")
+        }
+        other => sentence(&other.to_string()),
+    }
+}
+
+impl PageError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PageError::Conflict(_) | PageError::ShortStock(_) => StatusCode::CONFLICT,
+            PageError::Unprocessable(_) | PageError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PageError::StillProcessing { .. } => StatusCode::ACCEPTED,
+            PageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (title, message, hint): (&str, String, &str) = match self {
+            PageError::NotFound(m) => {
+                ("Not found", m, "Check the address, or start from the list.")
+            }
+            PageError::BadRequest(m) => (
+                "That request could not be read",
+                m,
+                "Go back to the form; what you typed is kept there.",
+            ),
+            PageError::TooLarge => (
+                "That form is too large",
+                "The server accepts forms up to 256 KiB. Nothing was changed.".to_string(),
+                "Go back and shorten what you entered.",
+            ),
+            PageError::Forbidden(m) => (
+                "Not allowed",
+                m,
+                "Open the page again from the menu and use the form there.",
+            ),
+            PageError::Conflict(m) => (
+                "That cannot be done now",
+                m,
+                "The record has changed; open it to see its current state.",
+            ),
+            PageError::ShortStock(lines) => (
+                "Not enough stock",
+                lines
+                    .iter()
+                    .map(|l| {
+                        format!(
+                            "{} {}: ordered {}, available {}",
+                            l.sku, l.name, l.requested, l.available
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                "Nothing was confirmed. Change the lines or receive stock, then confirm again.",
+            ),
+            PageError::Invalid(m) => (
+                "That was not accepted",
+                m,
+                "Go back to the form and correct it; what you typed is kept there.",
+            ),
+            PageError::Unprocessable(m) => (
+                "This form was already used",
+                m,
+                "Open the page again to get a fresh form for a new change.",
+            ),
+            PageError::StillProcessing { location } => {
+                let mut res = render_status(
+                    status,
+                    &PendingPage {
+                        me: None,
+                        location: location.clone(),
+                    },
+                );
+                if let Ok(v) = HeaderValue::from_str(&format!("2;url={location}")) {
+                    res.headers_mut().insert(header::REFRESH, v);
+                }
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                return res;
+            }
+            PageError::Busy => {
+                let mut res = render_status(
+                    status,
+                    &ErrorPage::new(
+                        status,
+                        "Busy for a moment",
+                        "The database is busy with other confirmations.".into(),
+                        "Nothing was changed. Send the form again in a few seconds.",
+                    ),
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                return res;
+            }
+            PageError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                (
+                    "Something went wrong on our side",
+                    "The request could not be completed and nothing was changed.".to_string(),
+                    "The error has been logged for the operator.",
+                )
+            }
+        };
+        render_status(status, &ErrorPage::new(status, title, message, hint))
+    }
+}
