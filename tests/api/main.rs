@@ -1,14 +1,17 @@
 //! The one integration-test binary. Every database test runs on SQLite and, when
 //! `ORDERDESK_TEST_POSTGRES_URL` names a server, on PostgreSQL (under CI it must).
 
+mod api_client;
 mod helpers;
 
 mod accounts;
+mod api_tokens;
 mod browser;
 mod cli;
 mod concurrency;
 mod confirm;
 mod forms;
 mod fuzz;
+mod json_api;
 mod pages;
 mod receipts;
