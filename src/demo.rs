@@ -168,7 +168,11 @@ const USERS: &[(&str, &str, Role)] = &[
 
 /// Load the demo data once; a second run changes nothing and says so.
 pub async fn load(db: &Db) -> Result<String, Error> {
-    if !db.search_customers(CUSTOMERS[0].0, 1, 0).await?.is_empty() {
+    if !db
+        .search_customers(CUSTOMERS[0].0, false, 1, 0)
+        .await?
+        .is_empty()
+    {
         return Ok("demo data is already loaded; nothing was changed".into());
     }
     let actor = "demo";

@@ -125,6 +125,13 @@ pub enum Field {
     Password,
     Label,
     Note,
+    Code,
+    Name,
+    Address,
+    VatId,
+    UnitPrice,
+    TaxRate,
+    ReorderLevel,
 }
 
 impl Field {
@@ -146,6 +153,13 @@ impl Field {
             Field::Password => "password".into(),
             Field::Label => "label".into(),
             Field::Note => "note".into(),
+            Field::Code => "code".into(),
+            Field::Name => "name".into(),
+            Field::Address => "address".into(),
+            Field::VatId => "vat_id".into(),
+            Field::UnitPrice => "unit_price".into(),
+            Field::TaxRate => "tax_rate".into(),
+            Field::ReorderLevel => "reorder_level".into(),
         }
     }
 }
@@ -199,6 +213,11 @@ pub enum Conflict {
     Cancelled {
         order_id: i64,
     },
+    /// The order changed state while the request was deciding (a confirmation and a
+    /// cancellation at once): nothing was done; the request may be made again.
+    StateChanged {
+        order_id: i64,
+    },
     UserExists(String),
     OwnAccount,
 }
@@ -216,6 +235,10 @@ impl fmt::Display for Conflict {
             ),
             Conflict::NoLines { order_id } => write!(f, "order {order_id} has no lines yet"),
             Conflict::Cancelled { order_id } => write!(f, "order {order_id} is cancelled"),
+            Conflict::StateChanged { order_id } => write!(
+                f,
+                "order {order_id} changed while this request was deciding; nothing was done"
+            ),
             Conflict::UserExists(name) => write!(f, "a user named {name} exists already"),
             Conflict::OwnAccount => f.write_str("you cannot disable your own account"),
         }

@@ -34,26 +34,37 @@ pub struct NewCustomer<'a> {
 }
 
 impl Db {
-    /// Customers whose code or name contains `q` (case-insensitive), by name, at most `limit`.
+    /// Customers whose code or name contains `q` (case-insensitive), by name, at most `limit`;
+    /// inactive ones too unless `active_only`.
     pub async fn search_customers(
         &self,
         q: &str,
+        active_only: bool,
         limit: i64,
         offset: i64,
     ) -> DbResult<Vec<CustomerRow>> {
         let pattern = like_pattern(q);
         Ok(
             on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(select_customers!(
-            "WHERE ($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) \
+            "WHERE ($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) AND ($5 = FALSE OR active) \
              ORDER BY name, id LIMIT $3 OFFSET $4"
         ))
         .bind(q.trim())
         .bind(&pattern)
         .bind(limit)
         .bind(offset)
+        .bind(active_only)
         .fetch_all(c)
         .await)?,
         )
+    }
+
+    pub async fn find_customer_by_code(&self, code: &str) -> DbResult<Option<CustomerRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(
+            select_customers!("WHERE code = $1"))
+        .bind(code)
+        .fetch_optional(c)
+        .await)?)
     }
 
     pub async fn find_customer(&self, id: i64) -> DbResult<Option<CustomerRow>> {
@@ -98,6 +109,32 @@ pub async fn insert(tx: &mut Tx, customer: &NewCustomer<'_>) -> DbResult<i64> {
     .bind(now())
     .fetch_one(c)
     .await)?)
+}
+
+/// Change a customer's name, address and VAT id (the code never changes).
+pub async fn update(tx: &mut Tx, id: i64, customer: &NewCustomer<'_>) -> DbResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE customers SET name = $2, address = $3, vat_id = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(customer.name)
+    .bind(customer.address)
+    .bind(customer.vat_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Activate or deactivate a customer; false when it already was.
+pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> DbResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query("UPDATE customers SET active = $2 WHERE id = $1 AND active <> $2")
+        .bind(id)
+        .bind(active)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }
 
 /// `%q%`, lower-cased, with LIKE's wildcards in the search text taken literally.

@@ -32,6 +32,9 @@ pub struct OrderRow {
     pub created_by: String,
     pub confirmed_at: Option<OffsetDateTime>,
     pub confirmed_by: Option<String>,
+    pub cancelled_at: Option<OffsetDateTime>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: String,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -158,7 +161,8 @@ impl Db {
 pub async fn find(r: &mut Reader<'_>, id: i64) -> DbResult<Option<OrderRow>> {
     Ok(on_reader!(r, c => sqlx::query_as::<_, OrderRow>(
         "SELECT o.id, o.customer_id, c.code AS customer_code, c.name AS customer_name, o.status, \
-                o.reference, o.revision, o.created_at, o.created_by, o.confirmed_at, o.confirmed_by \
+                o.reference, o.revision, o.created_at, o.created_by, o.confirmed_at, o.confirmed_by, \
+                o.cancelled_at, o.cancelled_by, o.cancel_reason \
          FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1",
     )
     .bind(id)
@@ -289,6 +293,32 @@ pub async fn mark_confirmed(
     .bind(actor)
     .fetch_optional(c)
     .await)?)
+}
+
+/// The conditional state change of a cancellation: `from` (draft or confirmed) to cancelled,
+/// only if the order is still in that state. False when it is not (any more).
+pub async fn mark_cancelled(
+    tx: &mut Tx,
+    order_id: i64,
+    from: OrderStatus,
+    actor: &str,
+    reason: &str,
+    at: OffsetDateTime,
+) -> DbResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE orders SET status = 'cancelled', cancelled_at = $3, cancelled_by = $4, \
+                cancel_reason = $5, revision = revision + 1 \
+         WHERE id = $1 AND status = $2",
+    )
+    .bind(order_id)
+    .bind(from)
+    .bind(at)
+    .bind(actor)
+    .bind(reason)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }
 
 /// The order's lines with their products, the products locked in ascending id order on

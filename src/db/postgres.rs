@@ -7,6 +7,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use time::OffsetDateTime;
 
+use super::credit_notes::NewCreditNote;
 use super::invoices::{NewInvoice, bind_header};
 use super::orders::OrderLineRow;
 use super::{DbOptions, DbResult, Pools};
@@ -127,4 +128,68 @@ pub(super) async fn issue_invoice(c: &mut PgConnection, inv: &NewInvoice<'_>) ->
     .bind(i64::from(inv.year))
     .fetch_one(c)
     .await?)
+}
+
+/// Take the next credit-note number and insert the header, copied from the order's invoice
+/// with its totals negated, in one statement (the counter row is locked for the shortest time).
+pub(super) async fn issue_credit_note(
+    c: &mut PgConnection,
+    cn: &NewCreditNote<'_>,
+) -> DbResult<String> {
+    Ok(sqlx::query_scalar(
+        "WITH n AS (INSERT INTO number_series (series, year, last_number) VALUES ($2, $3, 1) \
+           ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
+           RETURNING last_number) \
+         INSERT INTO credit_notes (order_id, number, year, seq, invoice_number, customer_id, \
+           customer_code, customer_name, customer_address, customer_vat_id, currency, net_cents, \
+           tax_cents, gross_cents, reason, issued_at, issued_by) \
+         SELECT i.order_id, $2 || '-' || lpad($3::text, 4, '0') || '-' || \
+                lpad(n.last_number::text, GREATEST(6, length(n.last_number::text)), '0'), \
+           $3, n.last_number, i.number, i.customer_id, i.customer_code, i.customer_name, \
+           i.customer_address, i.customer_vat_id, i.currency, -i.net_cents, -i.tax_cents, \
+           -i.gross_cents, $4, $5, $6 \
+         FROM invoices i, n WHERE i.order_id = $1 RETURNING number",
+    )
+    .bind(cn.order_id)
+    .bind(Series::CreditNote.prefix())
+    .bind(i64::from(cn.year))
+    .bind(cn.reason)
+    .bind(cn.issued_at)
+    .bind(cn.issued_by)
+    .fetch_one(c)
+    .await?)
+}
+
+/// Put back the stock of a cancelled order's invoice with one `return` ledger row per product.
+/// The products are locked first in ascending id order, as a confirmation locks them, so a
+/// cancellation and a confirmation sharing products never deadlock.
+pub(super) async fn return_stock_for_order(
+    c: &mut PgConnection,
+    order_id: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<()> {
+    sqlx::query(
+        "SELECT id FROM products WHERE id IN \
+           (SELECT product_id FROM invoice_lines WHERE order_id = $1) \
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(order_id)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "WITH d AS (SELECT product_id, SUM(quantity) AS qty FROM invoice_lines \
+                    WHERE order_id = $1 GROUP BY product_id), \
+         u AS (UPDATE products p SET stock_on_hand = p.stock_on_hand + d.qty FROM d \
+               WHERE p.id = d.product_id RETURNING p.id, d.qty, p.stock_on_hand) \
+         INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, \
+                                   created_at) \
+         SELECT id, qty, stock_on_hand, 'return', $1, $2, $3 FROM u",
+    )
+    .bind(order_id)
+    .bind(actor)
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(())
 }

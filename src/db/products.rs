@@ -2,6 +2,8 @@
 
 use sqlx::FromRow;
 
+use time::OffsetDateTime;
+
 use super::{Db, DbResult, Tx, customers::like_pattern, now, on_pool, on_tx};
 
 #[derive(Debug, Clone, FromRow)]
@@ -90,6 +92,17 @@ impl Db {
         )
     }
 
+    /// A product's prices, newest first.
+    pub async fn product_prices(&self, product_id: i64) -> DbResult<Vec<PriceRow>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, PriceRow>(
+            "SELECT unit_price_cents, tax_rate_bp, changed_at, changed_by FROM product_prices \
+             WHERE product_id = $1 ORDER BY id DESC",
+        )
+        .bind(product_id)
+        .fetch_all(c)
+        .await)?)
+    }
+
     pub async fn find_product_by_sku(&self, sku: &str) -> DbResult<Option<ProductRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, ProductRow>(
             select_products!("WHERE sku = $1"))
@@ -99,7 +112,17 @@ impl Db {
     }
 }
 
-/// Insert a product and its opening ledger row, so stock always equals its ledger.
+/// One price a product had.
+#[derive(Debug, Clone, FromRow)]
+pub struct PriceRow {
+    pub unit_price_cents: i64,
+    pub tax_rate_bp: i64,
+    pub changed_at: OffsetDateTime,
+    pub changed_by: String,
+}
+
+/// Insert a product, its first price in the price history, and its opening ledger row (when
+/// it has opening stock: demo data and tests), so stock always equals its ledger.
 pub async fn insert(tx: &mut Tx, p: &NewProduct<'_>, actor: &str) -> DbResult<i64> {
     let at = now();
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
@@ -114,6 +137,7 @@ pub async fn insert(tx: &mut Tx, p: &NewProduct<'_>, actor: &str) -> DbResult<i6
     .bind(p.reorder_level)
     .fetch_one(c)
     .await)?;
+    record_price(tx, id, p.unit_price_cents, p.tax_rate_bp, actor, at).await?;
     if p.opening_stock > 0 {
         on_tx!(tx, c => sqlx::query(
             "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, actor, created_at) \
@@ -128,6 +152,66 @@ pub async fn insert(tx: &mut Tx, p: &NewProduct<'_>, actor: &str) -> DbResult<i6
         .map(|r| r.rows_affected()))?;
     }
     Ok(id)
+}
+
+/// Append a price to a product's history.
+pub async fn record_price(
+    tx: &mut Tx,
+    product_id: i64,
+    unit_price_cents: i64,
+    tax_rate_bp: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO product_prices (product_id, unit_price_cents, tax_rate_bp, changed_at, changed_by) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(product_id)
+    .bind(unit_price_cents)
+    .bind(tax_rate_bp)
+    .bind(at)
+    .bind(actor)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// What an edit may change of a product (the SKU never changes; stock moves through receipts).
+#[derive(Debug, Clone)]
+pub struct ProductChange<'a> {
+    pub name: &'a str,
+    pub unit_price_cents: i64,
+    pub tax_rate_bp: i64,
+    pub reorder_level: i64,
+}
+
+pub async fn update(tx: &mut Tx, id: i64, p: &ProductChange<'_>) -> DbResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE products SET name = $2, unit_price_cents = $3, tax_rate_bp = $4, reorder_level = $5 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(p.name)
+    .bind(p.unit_price_cents)
+    .bind(p.tax_rate_bp)
+    .bind(p.reorder_level)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Activate or deactivate a product; false when it already was.
+pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> DbResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query("UPDATE products SET active = $2 WHERE id = $1 AND active <> $2")
+        .bind(id)
+        .bind(active)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }
 
 /// Product lookup inside a write transaction (e.g. adding a line by SKU).

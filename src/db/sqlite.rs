@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
+use super::credit_notes::NewCreditNote;
 use super::invoices::{NewInvoice, bind_header};
 use super::orders::OrderLineRow;
 use super::{DbOptions, DbResult, Pools};
@@ -108,21 +109,26 @@ pub(super) async fn take_stock_for_order(
     Ok(())
 }
 
+/// The next running number of a series for a year, counting it as taken.
+async fn next_number(c: &mut SqliteConnection, series: Series, year: i32) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
+         ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
+         RETURNING last_number",
+    )
+    .bind(series.prefix())
+    .bind(i64::from(year))
+    .fetch_one(c)
+    .await?)
+}
+
 /// Take the next number of the invoice series and insert the header with it: two statements
 /// (counter, then header) in the transaction that holds the database's write lock.
 pub(super) async fn issue_invoice(
     c: &mut SqliteConnection,
     inv: &NewInvoice<'_>,
 ) -> DbResult<String> {
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO number_series (series, year, last_number) VALUES ($1, $2, 1) \
-         ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
-         RETURNING last_number",
-    )
-    .bind(Series::Invoice.prefix())
-    .bind(i64::from(inv.year))
-    .fetch_one(&mut *c)
-    .await?;
+    let seq = next_number(&mut *c, Series::Invoice, inv.year).await?;
     let number = InvoiceNumber::new(Series::Invoice, inv.year, seq).to_string();
     Ok(bind_header(
         sqlx::query_scalar(
@@ -137,4 +143,64 @@ pub(super) async fn issue_invoice(
     .bind(seq)
     .fetch_one(c)
     .await?)
+}
+
+/// Take the next credit-note number and insert the header, copied from the order's invoice
+/// with its totals negated: two statements, as for invoices.
+pub(super) async fn issue_credit_note(
+    c: &mut SqliteConnection,
+    cn: &NewCreditNote<'_>,
+) -> DbResult<String> {
+    let seq = next_number(&mut *c, Series::CreditNote, cn.year).await?;
+    let number = InvoiceNumber::new(Series::CreditNote, cn.year, seq).to_string();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO credit_notes (order_id, number, year, seq, invoice_number, customer_id, \
+           customer_code, customer_name, customer_address, customer_vat_id, currency, net_cents, \
+           tax_cents, gross_cents, reason, issued_at, issued_by) \
+         SELECT order_id, $2, $3, $4, number, customer_id, customer_code, customer_name, \
+           customer_address, customer_vat_id, currency, -net_cents, -tax_cents, -gross_cents, \
+           $5, $6, $7 \
+         FROM invoices WHERE order_id = $1 RETURNING number",
+    )
+    .bind(cn.order_id)
+    .bind(&number)
+    .bind(i64::from(cn.year))
+    .bind(seq)
+    .bind(cn.reason)
+    .bind(cn.issued_at)
+    .bind(cn.issued_by)
+    .fetch_one(c)
+    .await?)
+}
+
+/// Put back the stock of a cancelled order's invoice, one `return` ledger row per product with
+/// the balance after. The write lock of `BEGIN IMMEDIATE` already excludes every other writer.
+pub(super) async fn return_stock_for_order(
+    c: &mut SqliteConnection,
+    order_id: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE products SET stock_on_hand = products.stock_on_hand + d.qty \
+         FROM (SELECT product_id, SUM(quantity) AS qty FROM invoice_lines WHERE order_id = $1 \
+               GROUP BY product_id) AS d \
+         WHERE products.id = d.product_id",
+    )
+    .bind(order_id)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, \
+                                   created_at) \
+         SELECT p.id, d.qty, p.stock_on_hand, 'return', $1, $2, $3 FROM products p \
+         JOIN (SELECT product_id, SUM(quantity) AS qty FROM invoice_lines WHERE order_id = $1 \
+               GROUP BY product_id) AS d ON d.product_id = p.id",
+    )
+    .bind(order_id)
+    .bind(actor)
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(())
 }

@@ -61,6 +61,17 @@ pub async fn take_for_order(
     per_backend!(tx, take_stock_for_order(order_id, actor, at))
 }
 
+/// Put back the stock a cancelled order took: every product of its invoice incremented by the
+/// invoiced quantity, one `return` ledger row per product with the balance after.
+pub async fn return_for_order(
+    tx: &mut Tx,
+    order_id: i64,
+    actor: &str,
+    at: OffsetDateTime,
+) -> DbResult<()> {
+    per_backend!(tx, return_stock_for_order(order_id, actor, at))
+}
+
 /// Move a product's stock by `delta` (goods received, a count corrected) and record it in the
 /// ledger with the balance after; refused by the CHECK constraint if it would go below zero.
 /// Returns the new balance.

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::audit::{self, AuditEvent};
 use super::{Db, DbResult, Tx, now, on_pool, on_tx};
 use crate::domain::Role;
 
@@ -82,15 +83,24 @@ impl Db {
         .await)?)
     }
 
-    /// Start a session; returns nothing but stores only the hash of the cookie's token.
+    /// Start a session (only the hash of the cookie's token is stored), and audit the sign-in.
     pub async fn create_session(
         &self,
         id_hash: &str,
         user_id: i64,
+        username: &str,
         life: SessionLifetimes,
     ) -> DbResult<()> {
         let t = now();
         let mut tx = self.begin().await?;
+        let event = AuditEvent {
+            actor: username,
+            action: "sign-in",
+            entity: "user",
+            entity_id: user_id.to_string(),
+            detail: String::new(),
+        };
+        audit::record(&mut tx, &event, t).await?;
         on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
         )
@@ -125,6 +135,26 @@ impl Db {
         Ok(())
     }
 
+    /// Sign out: end the session on every server at once, and audit it.
+    pub async fn sign_out(&self, id_hash: &str, user_id: i64, username: &str) -> DbResult<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let event = AuditEvent {
+            actor: username,
+            action: "sign-out",
+            entity: "user",
+            entity_id: user_id.to_string(),
+            detail: String::new(),
+        };
+        audit::record(&mut tx, &event, now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// End a session, on every server at once (they all read the same table).
     pub async fn delete_session(&self, id_hash: &str) -> DbResult<()> {
         let mut tx = self.begin().await?;
@@ -155,15 +185,26 @@ impl Db {
         .await)?)
     }
 
+    /// Count a failed sign-in for throttling, and audit it under the name that was tried.
     pub async fn record_login_failure(&self, username: &str, address: &str) -> DbResult<()> {
+        let t = now();
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, c => sqlx::query("INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)")
             .bind(username)
             .bind(address)
-            .bind(now())
+            .bind(t)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
+        let tried: String = username.chars().take(64).collect();
+        let event = AuditEvent {
+            actor: &tried,
+            action: "sign-in-failed",
+            entity: "user",
+            entity_id: tried.clone(),
+            detail: format!("from {address}"),
+        };
+        audit::record(&mut tx, &event, t).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -57,6 +57,10 @@ impl InvoiceNumber {
         Ok(InvoiceNumber { series, year, seq })
     }
 
+    pub fn series(&self) -> Series {
+        self.series
+    }
+
     pub fn year(&self) -> i32 {
         self.year
     }

@@ -2,6 +2,7 @@
 //!
 //! Every value a person types is parsed once, at the edge, into one of these types.
 
+mod customer;
 mod invoice;
 mod invoice_number;
 mod money;
@@ -11,9 +12,10 @@ mod role;
 mod sku;
 mod stock;
 
+pub use customer::{CustomerCode, CustomerCodeError};
 pub use invoice::{LineAmounts, PricedLine, RateTotal, Totals, totals};
 pub use invoice_number::{InvoiceNumber, InvoiceNumberError, Series};
-pub use money::{Money, MoneyError, TaxRate, group_thousands};
+pub use money::{Money, MoneyError, TaxRate, TaxRateError, group_thousands};
 pub use order::OrderStatus;
 pub use order::UnknownStatus;
 pub use quantity::{Quantity, QuantityError};

@@ -14,6 +14,8 @@ pub struct Money(Decimal);
 pub enum MoneyError {
     #[error("enter an amount such as 12.50")]
     NotANumber,
+    #[error("use a point for decimals, such as 12.50; a comma only separates thousands (1,234.50)")]
+    DecimalComma,
     #[error("amounts have at most two decimals")]
     TooPrecise,
     #[error("amounts cannot be negative")]
@@ -41,9 +43,14 @@ impl Money {
         i64::try_from(scaled.trunc()).unwrap_or(i64::MAX)
     }
 
-    /// Parse a price typed by a person: `12`, `12.5`, `12.50`; no negative, at most two decimals.
+    /// Parse a price typed by a person: `12`, `12.5`, `12.50`, `1,234.50`; no negative, at most
+    /// two decimals. A comma is read only as a thousands separator in well-formed groups:
+    /// `12,50` is refused with a message rather than read as 1,250 or as 12.50 by guesswork.
     pub fn parse_price(input: &str) -> Result<Self, MoneyError> {
-        let trimmed = input.trim().replace(',', "");
+        let trimmed = match ungroup(input.trim()) {
+            Some(t) => t,
+            None => return Err(MoneyError::DecimalComma),
+        };
         if !plain_decimal(&trimmed) {
             return Err(MoneyError::NotANumber);
         }
@@ -101,6 +108,22 @@ pub fn group_thousands(digits: &str) -> String {
 
 /// Digits with at most one decimal point and an optional leading minus: what people type,
 /// and nothing that `Decimal` would also accept (exponents, `+`, spaces).
+/// `s` without its thousands separators, or `None` when a comma stands anywhere but between
+/// groups of three digits before the decimal point (`1,234.5` is fine, `12,50` and `1,2` not).
+pub(super) fn ungroup(s: &str) -> Option<String> {
+    if !s.contains(',') {
+        return Some(s.to_string());
+    }
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    let whole = unsigned.split('.').next().unwrap_or("");
+    let mut groups = whole.split(',');
+    let first = groups.next().unwrap_or("");
+    let first_ok = (1..=3).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_digit());
+    let rest_ok = groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+    let after_point = unsigned.get(whole.len()..).unwrap_or("");
+    (first_ok && rest_ok && !after_point.contains(',')).then(|| s.replace(',', ""))
+}
+
 pub(super) fn plain_decimal(s: &str) -> bool {
     let digits = s.strip_prefix('-').unwrap_or(s);
     !digits.is_empty()
@@ -116,6 +139,13 @@ impl std::ops::Add for Money {
     }
 }
 
+impl std::ops::Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
 impl std::iter::Sum for Money {
     fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
         iter.fold(Money::ZERO, |a, b| a + b)
@@ -126,6 +156,18 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.grouped())
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaxRateError {
+    #[error("enter a rate in percent, such as 20 or 7.7")]
+    NotANumber,
+    #[error("use a point for decimals, such as 7.7")]
+    DecimalComma,
+    #[error("a rate has at most two decimals")]
+    TooPrecise,
+    #[error("a rate is between 0 and 100 percent")]
+    OutOfRange,
 }
 
 /// A tax rate in basis points (2000 = 20%), exact and integer in storage.
@@ -145,6 +187,29 @@ impl TaxRate {
 
     pub fn basis_points(self) -> i64 {
         i64::from(self.0)
+    }
+
+    /// Parse a rate typed by a person in percent: `20`, `7.7`, `7.70`, `0`; at most two
+    /// decimals (a basis point), from 0 to 100. A decimal comma is refused with a message, as
+    /// for prices.
+    pub fn parse_percent(input: &str) -> Result<Self, TaxRateError> {
+        let t = input.trim().trim_end_matches('%').trim_end();
+        if t.contains(',') {
+            return Err(TaxRateError::DecimalComma);
+        }
+        if !plain_decimal(t) {
+            return Err(TaxRateError::NotANumber);
+        }
+        let value: Decimal = t.parse().map_err(|_| TaxRateError::NotANumber)?;
+        if value.normalize().scale() > 2 {
+            return Err(TaxRateError::TooPrecise);
+        }
+        let bp = value * Decimal::ONE_HUNDRED;
+        i64::try_from(bp.trunc())
+            .ok()
+            .and_then(TaxRate::from_basis_points)
+            .filter(|_| !value.is_sign_negative() || value.is_zero())
+            .ok_or(TaxRateError::OutOfRange)
     }
 
     /// The rate in percent, exact: 2000 bp is 20.00, 770 bp is 7.70.
@@ -183,6 +248,17 @@ mod tests {
         assert_eq!(Money::parse_price("12").unwrap().cents(), 1200);
         assert_eq!(Money::parse_price(" 12.5 ").unwrap().cents(), 1250);
         assert_eq!(Money::parse_price("1,234.50").unwrap().cents(), 123450);
+        assert_eq!(Money::parse_price("1,234,567").unwrap().cents(), 123456700);
+        // A decimal comma is refused, never guessed at.
+        for bad in [
+            "12,50", "12,5", "1,2", "1,23,4", ",5", "1.234,5", "1,234,56",
+        ] {
+            assert_eq!(
+                Money::parse_price(bad),
+                Err(MoneyError::DecimalComma),
+                "{bad}"
+            );
+        }
         assert_eq!(
             Money::parse_price("0.10").unwrap(),
             Money::parse_price("0.1").unwrap()
@@ -230,5 +306,21 @@ mod tests {
         assert_eq!(TaxRate::from_basis_points(0).unwrap().to_string(), "0%");
         assert!(TaxRate::from_basis_points(10_001).is_none());
         assert!(TaxRate::from_basis_points(-1).is_none());
+    }
+
+    #[test]
+    fn tax_rates_people_type() {
+        let bp = |s: &str| TaxRate::parse_percent(s).map(TaxRate::basis_points);
+        assert_eq!(bp("20"), Ok(2000));
+        assert_eq!(bp(" 7.7 "), Ok(770));
+        assert_eq!(bp("7.70%"), Ok(770));
+        assert_eq!(bp("0"), Ok(0));
+        assert_eq!(bp("100"), Ok(10_000));
+        assert_eq!(bp("7,7"), Err(TaxRateError::DecimalComma));
+        assert_eq!(bp("7.775"), Err(TaxRateError::TooPrecise));
+        assert_eq!(bp("101"), Err(TaxRateError::OutOfRange));
+        assert_eq!(bp("-1"), Err(TaxRateError::OutOfRange));
+        assert_eq!(bp("twenty"), Err(TaxRateError::NotANumber));
+        assert_eq!(bp(""), Err(TaxRateError::NotANumber));
     }
 }

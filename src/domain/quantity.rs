@@ -35,7 +35,9 @@ impl Quantity {
 
     /// Parse what a person typed. `3`, ` 3 `, `3.0` and `3.00` are three units; `3.5` is refused.
     pub fn parse(input: &str) -> Result<Self, QuantityError> {
-        let cleaned = input.trim().replace(',', "");
+        let Some(cleaned) = super::money::ungroup(input.trim()) else {
+            return Err(QuantityError::NotANumber);
+        };
         if !super::money::plain_decimal(&cleaned) {
             return Err(QuantityError::NotANumber);
         }
@@ -68,6 +70,8 @@ mod tests {
         assert_eq!(Quantity::parse(" 42 ").unwrap().units(), 42);
         assert_eq!(Quantity::parse("3.00").unwrap().units(), 3);
         assert_eq!(Quantity::parse("1,000,000").unwrap().units(), 1_000_000);
+        // A comma that is not a thousands separator is refused, never dropped.
+        assert_eq!(Quantity::parse("1,5"), Err(QuantityError::NotANumber));
     }
 
     #[test]

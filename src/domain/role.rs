@@ -24,6 +24,15 @@ pub enum Permission {
     /// Record goods received into stock.
     ReceiveStock,
     ManageUsers,
+    /// Create and edit customers and products, deactivate and reactivate them.
+    ManageMasterData,
+    /// Ask to cancel an order at all; what may be cancelled depends on its state
+    /// ([`Permission::EditOrders`] for a draft, [`Permission::CreditInvoices`] once invoiced).
+    CancelOrders,
+    /// Cancel a confirmed order with a credit note.
+    CreditInvoices,
+    /// Read the audit log.
+    ViewAudit,
 }
 
 impl Role {
@@ -48,16 +57,35 @@ impl Role {
         }
     }
 
-    /// The permission table. Admins can do everything; clerks work orders; the warehouse sees
-    /// orders and stock and records goods received; accountants see orders, stock and invoices.
-    /// Nobody but a clerk or an admin changes or confirms an order.
+    /// The permission table. Admins can do everything, master data included; clerks work
+    /// orders and cancel drafts; the warehouse sees orders and stock and records goods received;
+    /// accountants see orders, stock and invoices, cancel confirmed orders with a credit note and
+    /// read the audit log. Nobody but a clerk or an admin changes or confirms an order.
     pub fn can(self, p: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Clerk => !matches!(p, ManageUsers | ReceiveStock),
+            Role::Clerk => matches!(
+                p,
+                ViewOrders
+                    | EditOrders
+                    | ConfirmOrders
+                    | CancelOrders
+                    | ViewStock
+                    | ViewInvoices
+                    | ViewMasterData
+            ),
             Role::Warehouse => matches!(p, ViewOrders | ViewStock | ViewMasterData | ReceiveStock),
-            Role::Accountant => matches!(p, ViewOrders | ViewStock | ViewInvoices | ViewMasterData),
+            Role::Accountant => matches!(
+                p,
+                ViewOrders
+                    | ViewStock
+                    | ViewInvoices
+                    | ViewMasterData
+                    | CancelOrders
+                    | CreditInvoices
+                    | ViewAudit
+            ),
         }
     }
 }
@@ -91,6 +119,10 @@ impl Permission {
             Permission::ViewMasterData => "view customers and products",
             Permission::ReceiveStock => "record goods receipts",
             Permission::ManageUsers => "manage users",
+            Permission::ManageMasterData => "manage customers and products",
+            Permission::CancelOrders => "cancel orders",
+            Permission::CreditInvoices => "cancel confirmed orders with a credit note",
+            Permission::ViewAudit => "read the audit log",
         }
     }
 }
@@ -210,6 +242,14 @@ mod tests {
         assert!(!Role::Accountant.can(Permission::EditOrders));
         assert!(Role::Accountant.can(Permission::ViewInvoices));
         assert!(Role::Admin.can(Permission::ManageUsers));
+        assert!(Role::Admin.can(Permission::ManageMasterData));
+        assert!(!Role::Clerk.can(Permission::ManageMasterData));
+        assert!(Role::Clerk.can(Permission::CancelOrders));
+        assert!(!Role::Clerk.can(Permission::CreditInvoices));
+        assert!(Role::Accountant.can(Permission::CreditInvoices));
+        assert!(Role::Accountant.can(Permission::ViewAudit));
+        assert!(!Role::Clerk.can(Permission::ViewAudit));
+        assert!(!Role::Warehouse.can(Permission::CancelOrders));
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }

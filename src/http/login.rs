@@ -144,7 +144,7 @@ async fn sign_in(
     }
     let (token, hash) = new_session_token();
     st.db
-        .create_session(&hash, user.id, st.sessions.lifetimes)
+        .create_session(&hash, user.id, &user.username, st.sessions.lifetimes)
         .await?;
     tracing::info!(user = %user.username, "signed in");
     let mut res = Redirect::to(&next).into_response();
@@ -156,7 +156,7 @@ async fn sign_in(
 /// Sign out: the session ends in the database, so on every server at once.
 async fn sign_out(State(st): State<AppState>, user: Option<CurrentUser>) -> PageResult<Response> {
     if let Some(u) = user {
-        st.db.delete_session(&u.session_hash).await?;
+        st.db.sign_out(&u.session_hash, u.id, &u.username).await?;
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut()

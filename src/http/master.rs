@@ -55,7 +55,7 @@ async fn list_customers(
     let page = page_number(query.page.as_deref())?;
     let mut rows = st
         .db
-        .search_customers(&query.q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .search_customers(&query.q, false, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
         .await?;
     let pager = Pager::new(page, rows.len(), |n| {
         format!("/customers?q={}&page={n}", qs(&query.q))

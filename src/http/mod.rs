@@ -4,6 +4,7 @@
 mod admin;
 pub mod api;
 mod assets;
+mod audit;
 mod confirmation;
 mod dashboard;
 pub mod error;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(login::router())
         .merge(admin::router())
+        .merge(audit::router())
         .merge(assets::router())
         .nest(
             paths::API,

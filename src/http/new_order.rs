@@ -67,7 +67,7 @@ async fn new_order_page(
     customer_error: Option<String>,
     reference_error: Option<String>,
 ) -> PageResult<NewOrderPage> {
-    let rows = st.db.search_customers(q, PICKER_SIZE, 0).await?;
+    let rows = st.db.search_customers(q, true, PICKER_SIZE, 0).await?;
     Ok(NewOrderPage {
         me: user.me(),
         q: q.to_string(),

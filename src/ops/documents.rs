@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::db::credit_notes::{self, CreditNoteRow};
 use crate::db::invoices::{self, InvoiceLineRow, InvoiceRow};
 use crate::db::orders::{self, OrderLineRow};
 use crate::db::products::ProductRow;
@@ -42,6 +43,23 @@ pub struct InvoiceDoc {
     pub currency: String,
     pub issued_at: OffsetDateTime,
     pub issued_by: String,
+    pub lines: Vec<InvoiceLineDoc>,
+    pub totals: Totals,
+}
+
+/// A credit note: it cancels an invoice line by line, with the invoice's data and negated
+/// amounts, and never changes after issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditNoteDoc {
+    pub number: String,
+    pub invoice_number: String,
+    pub order_id: i64,
+    pub reason: String,
+    pub customer: CustomerSnapshot,
+    pub currency: String,
+    pub issued_at: OffsetDateTime,
+    pub issued_by: String,
+    /// Quantities and prices as invoiced, amounts negative.
     pub lines: Vec<InvoiceLineDoc>,
     pub totals: Totals,
 }
@@ -123,6 +141,55 @@ impl InvoiceDoc {
             totals,
         })
     }
+}
+
+impl CreditNoteDoc {
+    /// The document of a credit note's header and lines, with totals summed from the lines.
+    pub fn from_rows(h: CreditNoteRow, rows: Vec<InvoiceLineRow>) -> Result<Self> {
+        let lines = rows
+            .into_iter()
+            .map(InvoiceLineDoc::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let totals = totals(lines.iter().map(|l| (l.tax_rate, &l.amounts)));
+        Ok(CreditNoteDoc {
+            number: h.number,
+            invoice_number: h.invoice_number,
+            order_id: h.order_id,
+            reason: h.reason,
+            customer: CustomerSnapshot {
+                code: h.customer_code,
+                name: h.customer_name,
+                address: h.customer_address,
+                vat_id: h.customer_vat_id,
+            },
+            currency: h.currency,
+            issued_at: h.issued_at,
+            issued_by: h.issued_by,
+            lines,
+            totals,
+        })
+    }
+}
+
+/// The credit note of `order_id` as `r` sees it.
+pub async fn credit_note_of_order(
+    r: &mut Reader<'_>,
+    order_id: i64,
+) -> Result<Option<CreditNoteDoc>> {
+    let Some(header) = credit_notes::find_for_order(r, order_id).await? else {
+        return Ok(None);
+    };
+    let lines = credit_notes::lines(r, order_id).await?;
+    CreditNoteDoc::from_rows(header, lines).map(Some)
+}
+
+/// The credit note numbered `number`.
+pub async fn credit_note(db: &Db, number: &str) -> Result<Option<CreditNoteDoc>> {
+    let Some(header) = db.find_credit_note(number).await? else {
+        return Ok(None);
+    };
+    let lines = db.credit_note_lines(header.order_id).await?;
+    CreditNoteDoc::from_rows(header, lines).map(Some)
 }
 
 /// The invoice of `order_id` as `r` sees it.

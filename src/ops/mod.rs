@@ -5,14 +5,21 @@
 //! come from `domain`, SQL from `db`.
 
 pub mod api_tokens;
+pub mod cancel;
 pub mod confirm;
 pub mod documents;
+pub mod master;
 pub mod orders;
 pub mod receipts;
 pub mod users;
 
 pub use api_tokens::{ApiTokenCreated, CreateApiToken, RevokeApiToken};
+pub use cancel::{CancelOrder, Cancellation};
 pub use confirm::{ConfirmOrder, Confirmation};
+pub use master::{
+    CreateCustomer, CreateProduct, CustomerDetails, ProductDetails, SetCustomerActive,
+    SetProductActive, UpdateCustomer, UpdateProduct,
+};
 pub use orders::{
     AddLine, CreateOrder, CustomerRef, LineAdded, LineRemoved, NewLine, OrderCreated, RemoveLine,
 };
@@ -20,6 +27,7 @@ pub use receipts::{GoodsReceived, ReceiveGoods};
 pub use users::{AddUser, DisableUser, SetPassword, UserAdded, UserDisabled, add_user};
 
 use crate::db::Db;
+use crate::domain::{Actor, Permission};
 use crate::error::{Error, Result};
 use crate::idempotency::Action;
 
@@ -27,15 +35,22 @@ use crate::idempotency::Action;
 /// the command line, whose commands are not retried by a browser. The permission check is the
 /// engine's.
 pub async fn run_once<A: Action>(db: &Db, action: A) -> Result<A::Output> {
-    let actor = action.actor();
-    if !actor.role.can(A::PERMISSION) {
-        return Err(Error::Forbidden {
-            role: actor.role,
-            permission: A::PERMISSION,
-        });
-    }
+    require(action.actor(), A::PERMISSION)?;
     let mut tx = db.begin().await?;
     let output = action.apply(&mut tx).await?;
     tx.commit().await?;
     Ok(output)
+}
+
+/// Refuse unless `actor`'s role grants `p`: for actions whose requirement depends on the
+/// state they find (cancelling a draft or an invoiced order).
+pub fn require(actor: &Actor, p: Permission) -> Result<()> {
+    if actor.role.can(p) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            role: actor.role,
+            permission: p,
+        })
+    }
 }

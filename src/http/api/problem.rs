@@ -235,6 +235,7 @@ fn conflict(c: &Conflict) -> Problem {
         Conflict::Changed { .. } => "order-changed",
         Conflict::NoLines { .. } => "order-has-no-lines",
         Conflict::Cancelled { .. } => "order-cancelled",
+        Conflict::StateChanged { .. } => "order-changed",
         Conflict::UserExists(_) => "user-exists",
         Conflict::OwnAccount => "own-account",
     };
