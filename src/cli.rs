@@ -234,7 +234,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             if args.demo {
                 let db = connect(&cli.db).await?;
                 ensure_schema(&db).await.map_err(|e| e.to_string())?;
-                let summary = crate::demo::load(&db)
+                let summary = crate::demo::load_with_currency(&db, &args.currency)
                     .await
                     .map_err(|e| format!("demo data: {e}"))?;
                 println!("{summary}");

@@ -156,7 +156,12 @@ const ORDERS: &[DemoOrder] = &[
     (1, "BEST-2026-121", &[(9, 5)]),
     (2, "", &[(14, 4), (2, 1)]),
     (3, "NW-0101", &[(8, 2), (0, 10), (0, 5)]),
+    (4, "CV/121", &[(0, 2), (13, 1)]),
 ];
+
+/// The order (an index into [`ORDERS`]) that the demo confirms and then cancels with a credit
+/// note, so that the invoice list, the credit note and the audit log have something to show.
+const CANCELLED: usize = 12;
 
 /// One user per role: (sign-in name, display name, role).
 const USERS: &[(&str, &str, Role)] = &[
@@ -166,8 +171,13 @@ const USERS: &[(&str, &str, Role)] = &[
     ("admin", "Adam Admin", Role::Admin),
 ];
 
-/// Load the demo data once; a second run changes nothing and says so.
+/// Load the demo data once, its invoices in EUR; a second run changes nothing and says so.
 pub async fn load(db: &Db) -> Result<String, Error> {
+    load_with_currency(db, "EUR").await
+}
+
+/// [`load`], with the invoice the demo issues in `currency` (the server's).
+pub async fn load_with_currency(db: &Db, currency: &str) -> Result<String, Error> {
     if !db
         .search_customers(CUSTOMERS[0].0, false, 1, 0)
         .await?
@@ -204,15 +214,17 @@ pub async fn load(db: &Db) -> Result<String, Error> {
         };
         product_ids.push(products::insert(&mut tx, &p, actor).await?);
     }
+    let mut order_ids = Vec::new();
     for (customer, reference, lines) in ORDERS {
         let id = orders::insert(&mut tx, customer_ids[*customer], reference, actor, now()).await?;
+        order_ids.push(id);
         for (product, qty) in *lines {
             orders::insert_line(&mut tx, id, product_ids[*product], *qty).await?;
         }
     }
     tx.commit().await?;
     let mut summary = format!(
-        "demo data loaded: {} customers, {} products, {} draft orders (a few of them short of stock, on purpose)\n\
+        "demo data loaded: {} customers, {} products, {} orders (drafts, a few of them short of stock on purpose, and one cancelled)\n\
          sign in with one of these (the passwords are shown only now):",
         CUSTOMERS.len(),
         PRODUCTS.len(),
@@ -235,5 +247,42 @@ pub async fn load(db: &Db) -> Result<String, Error> {
         crate::ops::add_user(db, &by, username, display, *role, new).await?;
         summary.push_str(&format!("\n  {name:<11} {password}   ({role})"));
     }
+    let cancelled = order_ids[CANCELLED];
+    confirm_and_cancel(db, cancelled, currency).await?;
+    summary.push_str(&format!(
+        "\norder #{cancelled} was confirmed and then cancelled with a credit note, to show how that looks"
+    ));
     Ok(summary)
+}
+
+/// Confirm `order_id` as the demo clerk, then cancel it with a credit note as the demo
+/// accountant: through the same actions as the pages.
+async fn confirm_and_cancel(db: &Db, order_id: i64, currency: &str) -> Result<(), Error> {
+    let confirm = crate::ops::ConfirmOrder {
+        actor: demo_actor(db, "clerk", Role::Clerk).await?,
+        order_id,
+        revision: None,
+        currency: currency.trim().to_ascii_uppercase(),
+    };
+    crate::ops::run_once(db, confirm).await?;
+    let cancel = crate::ops::CancelOrder {
+        actor: demo_actor(db, "accountant", Role::Accountant).await?,
+        order_id,
+        reason: "Ordered twice by mistake; the customer keeps PO-7790".into(),
+    };
+    crate::ops::run_once(db, cancel).await?;
+    Ok(())
+}
+
+/// The demo user `name` as the actor of an operation.
+async fn demo_actor(db: &Db, name: &str, role: Role) -> Result<Actor, Error> {
+    let user = db
+        .find_user(name)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("the demo user {name} is missing")))?;
+    Ok(Actor {
+        user_id: user.id,
+        username: user.username,
+        role,
+    })
 }

@@ -85,6 +85,7 @@ pub enum Missing {
     Customer(String),
     Product(String),
     Invoice(String),
+    CreditNote(String),
     User(String),
     ApiToken(i64),
 }
@@ -100,6 +101,7 @@ impl fmt::Display for Missing {
             Missing::Customer(code) => write!(f, "there is no customer with code {code}"),
             Missing::Product(sku) => write!(f, "there is no product with SKU {sku}"),
             Missing::Invoice(n) => write!(f, "there is no invoice {n}"),
+            Missing::CreditNote(n) => write!(f, "there is no credit note {n}"),
             Missing::User(name) => write!(f, "there is no user named {name}"),
             Missing::ApiToken(id) => write!(f, "there is no API token {id}"),
         }

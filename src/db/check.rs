@@ -26,37 +26,26 @@ impl Db {
             )));
         }
 
-        // 2. Invoice numbers are gapless per year and agree with the counter.
-        let rows: Vec<(i64, i64, i64, i64, Option<i64>)> = on_pool!(self, c => sqlx::query_as(
-            "SELECT i.year, COUNT(*), MIN(i.seq), MAX(i.seq), \
-                    (SELECT n.last_number FROM number_series n WHERE n.series = 'INV' AND n.year = i.year) \
-             FROM invoices i GROUP BY i.year ORDER BY i.year",
-        )
-        .fetch_all(c)
-        .await)?;
-        for (year, count, min, max, counter) in rows {
-            if min != 1 || max != count {
-                out.push(Violation(format!(
-                    "invoice numbers of {year} are not gapless: {count} invoices numbered {min} to {max}"
-                )));
-            }
-            if counter != Some(max) {
-                out.push(Violation(format!(
-                    "invoice counter of {year} is {counter:?} but the highest number is {max}"
-                )));
-            }
-        }
+        // 2. Invoice and credit-note numbers are gapless per year and agree with their counters.
+        self.check_series(&mut out, "invoices", "INV", "invoice")
+            .await?;
+        self.check_series(&mut out, "credit_notes", "CN", "credit note")
+            .await?;
 
-        // 3. One invoice per confirmed order, and none for an order that is not confirmed.
+        // 3. One invoice per confirmed order and none for a draft; a credit note exactly for
+        //    the invoiced orders that were cancelled (at most one per invoice: its key).
         let rows: Vec<(i64, OrderStatus)> = on_pool!(self, c => sqlx::query_as(
             "SELECT o.id, o.status FROM orders o LEFT JOIN invoices i ON i.order_id = o.id \
-             WHERE (o.status = 'confirmed' AND i.order_id IS NULL) OR (o.status = 'draft' AND i.order_id IS NOT NULL)",
+             LEFT JOIN credit_notes n ON n.order_id = o.id \
+             WHERE (o.status = 'confirmed' AND (i.order_id IS NULL OR n.order_id IS NOT NULL)) \
+                OR (o.status = 'draft' AND i.order_id IS NOT NULL) \
+                OR (o.status = 'cancelled' AND (i.order_id IS NULL) <> (n.order_id IS NULL))",
         )
         .fetch_all(c)
         .await)?;
         for (id, status) in rows {
             out.push(Violation(format!(
-                "order {id} is {status} but its invoice count is wrong"
+                "order {id} is {status} but its invoice or credit note is missing or extra"
             )));
         }
 
@@ -72,19 +61,71 @@ impl Db {
             )));
         }
 
-        // 5. Each confirmed order moved stock exactly once: its sale rows equal its lines.
-        let sql = "SELECT o.id FROM orders o \
+        // 5. Each invoiced order moved stock exactly once: its sale rows equal its lines; and
+        //    each credited one got exactly that back: its return rows equal its sale rows.
+        let sql = "SELECT o.id FROM orders o JOIN invoices i ON i.order_id = o.id \
              LEFT JOIN (SELECT order_id, CAST(SUM(quantity) AS BIGINT) AS q FROM order_lines \
                         GROUP BY order_id) l ON l.order_id = o.id \
              LEFT JOIN (SELECT order_id, CAST(-SUM(quantity) AS BIGINT) AS q FROM stock_ledger \
                         WHERE reason = 'sale' GROUP BY order_id) s ON s.order_id = o.id \
-             WHERE o.status = 'confirmed' AND COALESCE(l.q, 0) <> COALESCE(s.q, 0)";
+             LEFT JOIN (SELECT order_id, CAST(SUM(quantity) AS BIGINT) AS q FROM stock_ledger \
+                        WHERE reason = 'return' GROUP BY order_id) r ON r.order_id = o.id \
+             LEFT JOIN credit_notes n ON n.order_id = o.id \
+             WHERE COALESCE(l.q, 0) <> COALESCE(s.q, 0) \
+                OR COALESCE(r.q, 0) <> (CASE WHEN n.order_id IS NULL THEN 0 ELSE COALESCE(s.q, 0) END)";
         let rows: Vec<(i64,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (id,) in rows {
             out.push(Violation(format!(
                 "order {id}: stock movements differ from its lines"
             )));
         }
+
+        // 6. A credit note negates its invoice: its totals are minus the invoice's, and the
+        //    sums of its own lines.
+        let sql = "SELECT n.number FROM credit_notes n JOIN invoices i ON i.order_id = n.order_id \
+             LEFT JOIN (SELECT order_id, CAST(SUM(net_cents) AS BIGINT) AS net, \
+                        CAST(SUM(tax_cents) AS BIGINT) AS tax FROM credit_note_lines \
+                        GROUP BY order_id) s ON s.order_id = n.order_id \
+             WHERE n.net_cents <> -i.net_cents OR n.tax_cents <> -i.tax_cents \
+                OR n.gross_cents <> -i.gross_cents OR n.invoice_number <> i.number \
+                OR s.order_id IS NULL OR s.net <> n.net_cents OR s.tax <> n.tax_cents";
+        let rows: Vec<(String,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
+        for (number,) in rows {
+            out.push(Violation(format!(
+                "credit note {number} does not negate its invoice line by line"
+            )));
+        }
         Ok(out)
+    }
+
+    /// The numbers of `table` (series `series`) are gapless per year and agree with the
+    /// series' counter.
+    async fn check_series(
+        &self,
+        out: &mut Vec<Violation>,
+        table: &str,
+        series: &str,
+        what: &str,
+    ) -> DbResult<()> {
+        let sql = format!(
+            "SELECT d.year, COUNT(*), MIN(d.seq), MAX(d.seq), \
+                    (SELECT n.last_number FROM number_series n WHERE n.series = $1 AND n.year = d.year) \
+             FROM {table} d GROUP BY d.year ORDER BY d.year"
+        );
+        let rows: Vec<(i64, i64, i64, i64, Option<i64>)> =
+            on_pool!(self, c => sqlx::query_as(&sql).bind(series).fetch_all(c).await)?;
+        for (year, count, min, max, counter) in rows {
+            if min != 1 || max != count {
+                out.push(Violation(format!(
+                    "{what} numbers of {year} are not gapless: {count} numbered {min} to {max}"
+                )));
+            }
+            if counter != Some(max) {
+                out.push(Violation(format!(
+                    "{what} counter of {year} is {counter:?} but the highest number is {max}"
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -39,6 +39,26 @@ pub struct InvoiceLineRow {
     pub gross_cents: i64,
 }
 
+/// A row of the list of billing documents: an invoice, or a credit note (negative amounts)
+/// with the invoice it cancels.
+#[derive(Debug, Clone, FromRow)]
+pub struct BillingRow {
+    /// `invoice` or `credit-note`.
+    pub kind: String,
+    pub number: String,
+    /// For a credit note, the invoice it cancels.
+    pub refers_to: Option<String>,
+    pub order_id: i64,
+    pub issued_at: OffsetDateTime,
+    pub customer_code: String,
+    pub customer_name: String,
+    pub customer_vat_id: String,
+    pub currency: String,
+    pub net_cents: i64,
+    pub tax_cents: i64,
+    pub gross_cents: i64,
+}
+
 /// An invoice header to issue; its number is taken by [`issue`], last.
 #[derive(Debug, Clone)]
 pub struct NewInvoice<'a> {
@@ -95,6 +115,41 @@ impl Db {
                AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
              ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6"
         ))
+        .bind(q)
+        .bind(like_pattern(q))
+        .bind(f.from)
+        .bind(f.until)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    /// One page of invoices and credit notes together, newest first: the list accountants
+    /// read and export, whose amounts sum to the real revenue.
+    pub async fn list_billing_documents(
+        &self,
+        f: &InvoiceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<Vec<BillingRow>> {
+        let q = f.q.trim();
+        Ok(on_pool!(self, c => sqlx::query_as::<_, BillingRow>(
+            "SELECT * FROM ( \
+               SELECT 'invoice' AS kind, number, CAST(NULL AS TEXT) AS refers_to, order_id, issued_at, \
+                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents \
+               FROM invoices \
+               WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
+                 AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
+               UNION ALL \
+               SELECT 'credit-note', number, invoice_number, order_id, issued_at, \
+                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents \
+               FROM credit_notes \
+               WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(invoice_number) LIKE $2 \
+                      OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
+                 AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
+             ) d ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6",
+        )
         .bind(q)
         .bind(like_pattern(q))
         .bind(f.from)

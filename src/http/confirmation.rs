@@ -128,6 +128,8 @@ pub struct ConfirmationPage {
     pub net: String,
     pub tax: String,
     pub gross: String,
+    /// The credit note, once the order has been cancelled.
+    pub credit_note: Option<String>,
 }
 
 /// The receipt. Always the same page for a confirmed order, however it was reached.
@@ -145,11 +147,15 @@ async fn show_confirmation(
     if order.status == OrderStatus::Draft {
         return Ok(Redirect::to(&paths::order(order_id)).into_response());
     }
-    let invoice = st
+    // A draft that was cancelled never had a receipt: its page says so.
+    let Some(invoice) = st.db.find_invoice_for_order(order_id).await? else {
+        return Ok(Redirect::to(&paths::order(order_id)).into_response());
+    };
+    let credit_note = st
         .db
-        .find_invoice_for_order(order_id)
+        .find_credit_note_for_order(order_id)
         .await?
-        .ok_or_else(|| PageError::NotFound(format!("Order {order_id} has no invoice.")))?;
+        .map(|c| c.number);
     let rows = st.db.invoice_lines(order_id).await?;
     let cur = &st.currency;
     let by_rate = rate_lines(&rows, cur);
@@ -178,6 +184,7 @@ async fn show_confirmation(
         net: cur.cents(invoice.net_cents),
         tax: cur.cents(invoice.tax_cents),
         gross: cur.cents(invoice.gross_cents),
+        credit_note,
     };
     Ok(render(&page))
 }

@@ -1,4 +1,4 @@
-//! The dashboard: today's confirmations and what is running low.
+//! The dashboard: each role's first step, today's confirmations and what is running low.
 
 use askama::Template;
 use axum::Router;
@@ -15,7 +15,7 @@ use super::templates::Me;
 use super::templates::{datetime, render, units};
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::products::ProductFilter;
-use crate::domain::Permission;
+use crate::domain::{Permission, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(show_dashboard))
@@ -34,11 +34,49 @@ pub struct RecentOrder {
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
     pub me: Option<Me>,
+    /// The button a role starts its day with.
+    pub first_step: FirstStep,
+    /// Amounts and invoice numbers, for roles that see invoices.
+    pub show_money: bool,
     pub today: String,
     pub confirmed_today: String,
     pub gross_today: String,
     pub low: Vec<StockItem>,
     pub recent: Vec<RecentOrder>,
+}
+
+/// A role's first step: where the big button goes, and what it says.
+pub struct FirstStep {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub hint: &'static str,
+}
+
+impl FirstStep {
+    fn of(role: Role) -> FirstStep {
+        match role {
+            Role::Clerk => FirstStep {
+                label: "New order",
+                href: "/orders/new",
+                hint: "Enter an order, add its lines, confirm it.",
+            },
+            Role::Warehouse => FirstStep {
+                label: "Record goods received",
+                href: "/receipts/new",
+                hint: "Book what arrived; low stock is listed below.",
+            },
+            Role::Accountant => FirstStep {
+                label: "Invoices",
+                href: "/invoices",
+                hint: "Review invoices and credit notes, export them, or cancel an order from its page.",
+            },
+            Role::Admin => FirstStep {
+                label: "New product",
+                href: "/products/new",
+                hint: "Keep customers, products and users up to date.",
+            },
+        }
+    }
 }
 
 async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageResult<Response> {
@@ -86,6 +124,8 @@ async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageRe
         .collect();
     Ok(render(&DashboardPage {
         me: user.me(),
+        first_step: FirstStep::of(user.role),
+        show_money: user.role.can(Permission::ViewInvoices),
         today: super::templates::date(midnight),
         confirmed_today: units(count),
         gross_today: st.currency.cents(gross),

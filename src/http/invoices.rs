@@ -1,4 +1,5 @@
-//! Invoices: the filtered list and one printable invoice.
+//! Invoices and credit notes: the filtered list of both, its CSV export, and one printable
+//! invoice (the printable credit note, in `credit_notes.rs`, shares its page).
 
 use askama::Template;
 use axum::Router;
@@ -16,8 +17,8 @@ use super::extract::{Query, page_number};
 use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
-use super::templates::{PAGE_SIZE, Pager, date, datetime, qs, render, units};
-use crate::db::invoices::InvoiceFilter;
+use super::templates::{PAGE_SIZE, Pager, csv_text, date, datetime, qs, render, units};
+use crate::db::invoices::{BillingRow, InvoiceFilter, InvoiceLineRow};
 use crate::domain::Permission;
 use crate::domain::{InvoiceNumber, Money};
 
@@ -40,6 +41,10 @@ pub struct InvoiceQuery {
 }
 
 pub struct InvoiceItem {
+    /// The document's page: `/invoices/..` or `/credit-notes/..`.
+    pub href: String,
+    pub is_credit_note: bool,
+    pub refers_to: Option<String>,
     pub number: String,
     pub issued: String,
     pub customer: String,
@@ -105,7 +110,7 @@ async fn list_invoices(
     let (filter, from_error, to_error) = filter_of(&query);
     let mut rows = st
         .db
-        .list_invoices(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .list_billing_documents(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
         .await?;
     let pager = Pager::new(page, rows.len(), |n| {
         format!(
@@ -120,6 +125,9 @@ async fn list_invoices(
     let invoices = rows
         .into_iter()
         .map(|r| InvoiceItem {
+            href: document_path(&r),
+            is_credit_note: r.kind == CREDIT_NOTE,
+            refers_to: r.refers_to,
             number: r.number,
             issued: datetime(r.issued_at),
             customer: r.customer_name,
@@ -160,10 +168,14 @@ pub struct InvoiceLineItem {
     pub gross: String,
 }
 
+/// A printable billing document: an invoice, or the credit note that cancels one. Both look
+/// alike on paper; a credit note names the invoice it cancels and why.
 #[derive(Template)]
 #[template(path = "invoices/show.html")]
-pub struct InvoicePage {
+pub struct DocumentPage {
     pub me: Option<Me>,
+    /// "Invoice" or "Credit note".
+    pub title: &'static str,
     pub number: String,
     pub issued_on: String,
     pub issued_at: String,
@@ -179,6 +191,66 @@ pub struct InvoicePage {
     pub net: String,
     pub tax: String,
     pub gross: String,
+    /// For an invoice: the credit note that cancelled it.
+    pub credit_note: Option<String>,
+    /// For a credit note: the invoice it cancels, and why.
+    pub cancels: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl DocumentPage {
+    /// The page of a document's header fields and lines; the caller sets what links it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        st: &AppState,
+        user: &CurrentUser,
+        title: &'static str,
+        number: String,
+        order_id: i64,
+        issued: (OffsetDateTime, String),
+        customer: (String, String, String, String),
+        currency: String,
+        rows: Vec<InvoiceLineRow>,
+        totals: (i64, i64, i64),
+    ) -> Self {
+        let cur = &st.currency;
+        let (name, code, address, vat_id) = customer;
+        DocumentPage {
+            me: user.me(),
+            title,
+            number,
+            issued_on: date(issued.0),
+            issued_at: datetime(issued.0),
+            issued_by: issued.1,
+            order_id,
+            customer_name: name,
+            customer_code: code,
+            customer_address: address.lines().map(str::to_string).collect(),
+            customer_vat_id: vat_id,
+            currency,
+            by_rate: rate_lines(&rows, cur),
+            lines: rows
+                .into_iter()
+                .map(|r| InvoiceLineItem {
+                    no: r.line_no,
+                    sku: r.sku,
+                    name: r.name,
+                    quantity: units(r.quantity),
+                    unit_price: cur.cents(r.unit_price_cents),
+                    tax_rate: rate(r.tax_rate_bp),
+                    net: cur.cents(r.net_cents),
+                    tax: cur.cents(r.tax_cents),
+                    gross: cur.cents(r.gross_cents),
+                })
+                .collect(),
+            net: cur.cents(totals.0),
+            tax: cur.cents(totals.1),
+            gross: cur.cents(totals.2),
+            credit_note: None,
+            cancels: None,
+            reason: None,
+        }
+    }
 }
 
 async fn show_invoice(
@@ -195,46 +267,45 @@ async fn show_invoice(
         .await?
         .ok_or_else(missing)?;
     let rows = st.db.invoice_lines(inv.order_id).await?;
-    let cur = &st.currency;
-    let by_rate = rate_lines(&rows, cur);
-    let issued: OffsetDateTime = inv.issued_at;
-    Ok(render(&InvoicePage {
-        me: user.me(),
-        number: inv.number,
-        issued_on: date(issued),
-        issued_at: datetime(issued),
-        issued_by: inv.issued_by,
-        order_id: inv.order_id,
-        customer_name: inv.customer_name,
-        customer_code: inv.customer_code,
-        customer_address: inv.customer_address.lines().map(str::to_string).collect(),
-        customer_vat_id: inv.customer_vat_id,
-        currency: inv.currency,
-        lines: rows
-            .into_iter()
-            .map(|r| InvoiceLineItem {
-                no: r.line_no,
-                sku: r.sku,
-                name: r.name,
-                quantity: units(r.quantity),
-                unit_price: cur.cents(r.unit_price_cents),
-                tax_rate: rate(r.tax_rate_bp),
-                net: cur.cents(r.net_cents),
-                tax: cur.cents(r.tax_cents),
-                gross: cur.cents(r.gross_cents),
-            })
-            .collect(),
-        by_rate,
-        net: cur.cents(inv.net_cents),
-        tax: cur.cents(inv.tax_cents),
-        gross: cur.cents(inv.gross_cents),
-    }))
+    let credit_note = st.db.find_credit_note_for_order(inv.order_id).await?;
+    let mut page = DocumentPage::new(
+        &st,
+        &user,
+        "Invoice",
+        inv.number,
+        inv.order_id,
+        (inv.issued_at, inv.issued_by),
+        (
+            inv.customer_name,
+            inv.customer_code,
+            inv.customer_address,
+            inv.customer_vat_id,
+        ),
+        inv.currency,
+        rows,
+        (inv.net_cents, inv.tax_cents, inv.gross_cents),
+    );
+    page.credit_note = credit_note.map(|c| c.number);
+    Ok(render(&page))
+}
+
+/// The `kind` of a credit note in the billing list.
+const CREDIT_NOTE: &str = "credit-note";
+
+/// Where a billing document is shown.
+fn document_path(r: &BillingRow) -> String {
+    if r.kind == CREDIT_NOTE {
+        format!("/credit-notes/{}", r.number)
+    } else {
+        format!("/invoices/{}", r.number)
+    }
 }
 
 /// Rows fetched per query while exporting.
 const EXPORT_BATCH: i64 = 1000;
 
-/// The filtered view as CSV, every matching invoice (not only one page), for accountants.
+/// The filtered view as CSV, every matching invoice and credit note (not only one page), for
+/// accountants: credit notes carry negative amounts, so the column sums are the real revenue.
 async fn export_invoices(
     State(st): State<AppState>,
     user: CurrentUser,
@@ -246,11 +317,14 @@ async fn export_invoices(
         return Err(PageError::BadRequest(e));
     }
     let mut csv = String::from(
-        "number,issued_at,order,customer_code,customer_name,customer_vat_id,currency,net,tax,gross\r\n",
+        "number,issued_at,order,document,cancels,customer_code,customer_name,customer_vat_id,currency,net,tax,gross\r\n",
     );
     let mut offset = 0;
     loop {
-        let rows = st.db.list_invoices(&filter, EXPORT_BATCH, offset).await?;
+        let rows = st
+            .db
+            .list_billing_documents(&filter, EXPORT_BATCH, offset)
+            .await?;
         for r in &rows {
             let issued = r
                 .issued_at
@@ -260,6 +334,12 @@ async fn export_invoices(
                 csv_text(&r.number),
                 issued,
                 r.order_id.to_string(),
+                if r.kind == CREDIT_NOTE {
+                    "credit note".to_string()
+                } else {
+                    "invoice".to_string()
+                },
+                csv_text(r.refers_to.as_deref().unwrap_or("")),
                 csv_text(&r.customer_code),
                 csv_text(&r.customer_name),
                 csv_text(&r.customer_vat_id),
@@ -287,33 +367,4 @@ async fn export_invoices(
         csv,
     )
         .into_response())
-}
-
-/// A text cell: quoted when it holds a separator, a quote or a line break; and a leading
-/// `=`, `+`, `-` or `@` is defused with an apostrophe so a spreadsheet never runs it as a formula.
-fn csv_text(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_text;
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_text("Acme"), "Acme");
-        assert_eq!(csv_text("Acme, Inc."), "\"Acme, Inc.\"");
-        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_text("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_text("-2,3"), "\"'-2,3\"");
-    }
 }

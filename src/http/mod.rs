@@ -5,7 +5,10 @@ mod admin;
 pub mod api;
 mod assets;
 mod audit;
+mod cancellation;
 mod confirmation;
+mod credit_notes;
+mod customers;
 mod dashboard;
 pub mod error;
 mod extract;
@@ -14,12 +17,12 @@ mod health;
 mod invoices;
 pub mod limits;
 mod login;
-mod master;
 mod new_order;
 mod order_lines;
 mod order_list;
 mod orders;
 mod paths;
+mod products;
 mod receipts;
 mod responses;
 pub mod session;
@@ -47,10 +50,13 @@ pub fn router(state: AppState) -> Router {
         .merge(orders::router())
         .merge(order_lines::router())
         .merge(confirmation::router())
+        .merge(cancellation::router())
         .merge(receipts::router())
         .merge(stock::router())
         .merge(invoices::router())
-        .merge(master::router())
+        .merge(credit_notes::router())
+        .merge(customers::router())
+        .merge(products::router())
         .merge(health::router())
         .merge(login::router())
         .merge(admin::router())

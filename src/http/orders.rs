@@ -15,9 +15,12 @@ use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
 use super::templates::{datetime, render, units};
+use crate::db::Reader;
 use crate::db::orders::OrderRow;
-use crate::domain::{Money, Permission, PricedLine, Quantity, ShortLine, TaxRate, totals};
-use crate::ops::{AddLine, ConfirmOrder, RemoveLine};
+use crate::domain::OrderStatus;
+use crate::domain::{Permission, ShortLine};
+use crate::ops::documents;
+use crate::ops::{AddLine, CancelOrder, ConfirmOrder, RemoveLine};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,6 +50,25 @@ pub struct AddLineForm {
     pub quantity: String,
     pub sku_error: Option<String>,
     pub quantity_error: Option<String>,
+}
+
+/// The cancel form of an order page, as the user's role and the order's state allow it.
+#[derive(Default)]
+pub struct CancelForm {
+    /// `draft` (cancel a draft), `credit` (cancel an invoiced order with a credit note), or
+    /// empty when this user may not cancel this order.
+    pub kind: &'static str,
+    pub token: String,
+    pub reason: String,
+    pub error: Option<String>,
+}
+
+/// How an order was cancelled.
+pub struct Cancelled {
+    pub at: String,
+    pub by: String,
+    pub reason: String,
+    pub credit_note: Option<String>,
 }
 
 pub struct HistoryItem {
@@ -81,6 +103,8 @@ pub struct OrderPage {
     pub shortages: Vec<ShortLine>,
     pub notice: Option<String>,
     pub history: Vec<HistoryItem>,
+    pub cancel: CancelForm,
+    pub cancelled: Option<Cancelled>,
 }
 
 async fn show_order(
@@ -109,44 +133,68 @@ pub async fn order_page(
         .await?
         .ok_or_else(|| PageError::NotFound(format!("There is no order {id}.")))?;
     let status = order.status;
-    let rows = st.db.order_lines(id).await?;
+    // Priced as the products are now while a draft, as invoiced once confirmed: a price
+    // change after confirmation changes nothing shown for the order.
+    let doc = documents::order(&mut Reader::Db(&st.db), id)
+        .await?
+        .ok_or_else(|| PageError::NotFound(format!("There is no order {id}.")))?;
     let short_skus: Vec<&str> = shortages.iter().map(|s| s.sku.as_str()).collect();
-    let mut lines = Vec::with_capacity(rows.len());
-    let mut amounts = Vec::with_capacity(rows.len());
-    for r in rows {
-        let rate = TaxRate::from_basis_points(r.tax_rate_bp).unwrap_or(TaxRate::ZERO);
-        let priced = Quantity::new(r.quantity).ok().map(|quantity| PricedLine {
-            quantity,
-            unit_price: Money::from_cents(r.unit_price_cents),
-            tax_rate: rate,
-        });
-        let a = priced.map(|p| p.amounts());
-        if let Some(a) = a {
-            amounts.push((rate, a));
-        }
-        lines.push(LineItem {
-            id: r.id,
-            short: short_skus.contains(&r.sku.as_str()),
-            sku: r.sku,
-            name: r.name,
-            quantity: units(r.quantity),
-            unit_price: st.currency.cents(r.unit_price_cents),
-            tax_rate: rate.to_string(),
-            net: a.map(|a| st.currency.show(a.net)).unwrap_or_default(),
-            in_stock: units(r.stock_on_hand),
-            remove_token: if status.is_editable() && user.role.can(Permission::EditOrders) {
+    let removable = status.is_editable() && user.role.can(Permission::EditOrders);
+    let cur = &st.currency;
+    let lines = doc
+        .lines
+        .into_iter()
+        .map(|l| LineItem {
+            id: l.id,
+            short: short_skus.contains(&l.sku.as_str()),
+            sku: l.sku,
+            name: l.name,
+            quantity: units(l.quantity),
+            unit_price: cur.show(l.unit_price),
+            tax_rate: l.tax_rate.to_string(),
+            net: cur.show(l.amounts.net),
+            in_stock: units(l.on_hand),
+            remove_token: if removable {
                 st.idem.issue(user.id, &RemoveLine::scope_for(id))
             } else {
                 String::new()
             },
-        });
-    }
-    let t = totals(amounts.iter().map(|(r, a)| (*r, a)));
+        })
+        .collect();
+    let t = doc.totals;
+
     let editable = status.is_editable() && user.role.can(Permission::EditOrders);
     let can_confirm = status.is_editable() && user.role.can(Permission::ConfirmOrders);
     if editable && add.token.is_empty() {
         add.token = st.idem.issue(user.id, &AddLine::scope_for(id));
     }
+    let cancel_kind = match status {
+        OrderStatus::Draft if user.role.can(Permission::EditOrders) => "draft",
+        OrderStatus::Confirmed if user.role.can(Permission::CreditInvoices) => "credit",
+        _ => "",
+    };
+    let cancel = CancelForm {
+        kind: cancel_kind,
+        token: if cancel_kind.is_empty() {
+            String::new()
+        } else {
+            st.idem.issue(user.id, &CancelOrder::scope_for(id))
+        },
+        ..CancelForm::default()
+    };
+    let cancelled = match order.cancelled_at {
+        Some(at) => Some(Cancelled {
+            at: datetime(at),
+            by: order.cancelled_by.clone().unwrap_or_default(),
+            reason: order.cancel_reason.clone(),
+            credit_note: st
+                .db
+                .find_credit_note_for_order(id)
+                .await?
+                .map(|c| c.number),
+        }),
+        None => None,
+    };
     let history = st
         .db
         .audit_events("order", &id.to_string())
@@ -186,5 +234,7 @@ pub async fn order_page(
         },
         shortages,
         notice,
+        cancel,
+        cancelled,
     })
 }

@@ -11,6 +11,11 @@ pub fn confirmation(order_id: i64) -> String {
     format!("/orders/{order_id}/confirmation")
 }
 
+/// A credit note, printable.
+pub fn credit_note(number: &str) -> String {
+    format!("/credit-notes/{number}")
+}
+
 /// A product's stock and ledger.
 pub fn stock(sku: &str) -> String {
     format!("/stock/{sku}")

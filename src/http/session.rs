@@ -56,6 +56,7 @@ impl CurrentUser {
             display_name: self.display_name.clone(),
             role: self.role.as_str(),
             is_admin: self.role == Role::Admin,
+            can: super::templates::Nav::of(self.role),
         })
     }
 }

@@ -17,6 +17,37 @@ pub struct Me {
     pub display_name: String,
     pub role: &'static str,
     pub is_admin: bool,
+    /// What the navigation offers: only what this user may open.
+    pub can: Nav,
+}
+
+/// The places of the main navigation this user's role opens.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Nav {
+    pub orders: bool,
+    pub new_order: bool,
+    pub stock: bool,
+    pub receive: bool,
+    pub invoices: bool,
+    pub master_data: bool,
+    pub edit_master_data: bool,
+    pub audit: bool,
+}
+
+impl Nav {
+    pub fn of(role: crate::domain::Role) -> Nav {
+        use crate::domain::Permission::*;
+        Nav {
+            orders: role.can(ViewOrders),
+            new_order: role.can(EditOrders),
+            stock: role.can(ViewStock),
+            receive: role.can(ReceiveStock),
+            invoices: role.can(ViewInvoices),
+            master_data: role.can(ViewMasterData),
+            edit_master_data: role.can(ManageMasterData),
+            audit: role.can(ViewAudit),
+        }
+    }
 }
 
 /// Render `page` with status 200.
@@ -192,6 +223,22 @@ pub fn qs(v: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A text cell of a CSV export: quoted when it holds a separator, a quote or a line break; and a
+/// leading `=`, `+`, `-` or `@` is defused with an apostrophe so a spreadsheet never runs it as a
+/// formula.
+pub fn csv_text(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +279,14 @@ mod tests {
         assert_eq!(p.next.as_deref(), Some("?page=3"));
         assert!(Pager::new(1, 50, |n| n.to_string()).next.is_none());
         assert_eq!(qs("a b&c"), "a+b%26c");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_text("Acme"), "Acme");
+        assert_eq!(csv_text("Acme, Inc."), "\"Acme, Inc.\"");
+        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_text("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_text("-2,3"), "\"'-2,3\"");
     }
 }

@@ -71,6 +71,8 @@ pub struct OrderLineDoc {
     pub sku: String,
     pub name: String,
     pub quantity: i64,
+    /// The product's stock on hand now (not part of any document: a hint for the clerk).
+    pub on_hand: i64,
     pub unit_price: Money,
     pub tax_rate: TaxRate,
     pub amounts: LineAmounts,
@@ -237,6 +239,7 @@ pub async fn order(r: &mut Reader<'_>, id: i64) -> Result<Option<OrderDoc>> {
             .zip(&inv.lines)
             .map(|(r, l)| OrderLineDoc {
                 id: r.id,
+                on_hand: r.stock_on_hand,
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 quantity: l.quantity,
@@ -288,6 +291,7 @@ fn priced_now(r: OrderLineRow) -> Result<OrderLineDoc> {
     .amounts();
     Ok(OrderLineDoc {
         id: r.id,
+        on_hand: r.stock_on_hand,
         sku: r.sku,
         name: r.name,
         quantity: r.quantity,

@@ -13,9 +13,14 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
             .unwrap()
             .contains("already")
     );
+    // The newest draft of the demo (the demo also confirms and cancels one order).
+    let drafts = orderdesk::db::orders::OrderFilter {
+        status: Some(orderdesk::domain::OrderStatus::Draft),
+        q: String::new(),
+    };
     let order = app
         .db
-        .list_orders(&Default::default(), 1, orderdesk::db::orders::Cursor::First)
+        .list_orders(&drafts, 1, orderdesk::db::orders::Cursor::First)
         .await
         .unwrap()
         .0[0]
@@ -28,7 +33,13 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
         "{}",
         confirmed.body
     );
-    let number = app.invoice_numbers().await[0].clone();
+    let number = app
+        .browser
+        .get(&format!("/orders/{order}/confirmation"))
+        .await
+        .text("#invoice-number")
+        .unwrap();
+    let credit_note = app.db.find_credit_note_for_order(13).await.unwrap().unwrap();
     for path in [
         "/".to_string(),
         "/orders".into(),
@@ -43,6 +54,11 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
         "/invoices".into(),
         "/invoices?from=2020-01-01&to=2099-12-31".into(),
         format!("/invoices/{number}"),
+        format!("/invoices/{}", credit_note.invoice_number),
+        format!("/credit-notes/{}", credit_note.number),
+        "/orders/13".into(),
+        "/orders/13/confirmation".into(),
+        "/invoices.csv".into(),
         "/customers".into(),
         "/products?q=paper".into(),
         "/static/app.css".into(),
@@ -53,10 +69,33 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
         let p = app.browser.get(&path).await;
         assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
     }
+    // Two invoices (the demo's cancelled one, this one) and the demo's credit note.
     let list = app.browser.get("/invoices").await;
-    assert_eq!(list.count("#invoices tbody tr"), 1);
+    assert_eq!(list.count("#invoices tbody tr"), 3);
+    assert_eq!(list.count("#invoices tbody tr.credit-note"), 1);
+    // Opening stock, the demo's sale and return, and this confirmation's sale.
     let stock = app.browser.get("/stock/PAPER-A4-500").await;
-    assert_eq!(stock.count("#ledger tbody tr"), 2);
+    assert_eq!(stock.count("#ledger tbody tr"), 4);
+    // The pages of master data and the audit log, for the roles that may open them.
+    let admin = app.browser_as("boss", orderdesk::domain::Role::Admin).await;
+    for path in [
+        "/customers/new",
+        "/customers/C-1001/edit",
+        "/products/new",
+        "/products/PAPER-A4-500/edit",
+        "/audit",
+        "/admin/users",
+    ] {
+        let p = admin.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+    }
+    let accountant = app
+        .browser_as("anna", orderdesk::domain::Role::Accountant)
+        .await;
+    for path in ["/audit", "/invoices", "/orders/13"] {
+        let p = accountant.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+    }
     app.assert_invariants().await;
 });
 

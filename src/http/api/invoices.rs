@@ -7,8 +7,8 @@ use super::extract::{ApiUser, PathText};
 use super::problem::Problem;
 use super::respond::json;
 use super::schema::ReadErrors;
-use super::views::{InvoiceJson, LedgerJson, StockJson};
-use crate::domain::{InvoiceNumber, Permission};
+use super::views::{CreditNoteJson, InvoiceJson, LedgerJson, StockJson};
+use crate::domain::{InvoiceNumber, Permission, Series};
 use crate::error::{Error, Missing};
 use crate::http::state::AppState;
 use crate::ops::documents;
@@ -41,6 +41,36 @@ pub async fn show_invoice(
         .await?
         .ok_or_else(missing)?;
     Ok(json(&InvoiceJson::from(&doc)))
+}
+
+/// One credit note.
+#[utoipa::path(
+    get,
+    path = "/api/v1/credit-notes/{number}",
+    tag = "invoices",
+    params(("number" = String, Path, description = "The credit note number, e.g. CN-2026-000007")),
+    responses(
+        (status = 200, description = "The credit note", body = CreditNoteJson),
+        (status = 404, description = "There is no such credit note", body = Problem, content_type = "application/problem+json"),
+        ReadErrors
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show_credit_note(
+    State(st): State<AppState>,
+    user: ApiUser,
+    PathText(raw): PathText,
+) -> Result<Response, Problem> {
+    user.require(Permission::ViewInvoices)?;
+    let missing = || Error::NotFound(Missing::CreditNote(raw.clone()));
+    let number = InvoiceNumber::parse(&raw)
+        .ok()
+        .filter(|n| n.series() == Series::CreditNote)
+        .ok_or_else(missing)?;
+    let doc = documents::credit_note(&st.db, &number.to_string())
+        .await?
+        .ok_or_else(missing)?;
+    Ok(json(&CreditNoteJson::from(&doc)))
 }
 
 /// One product's stock on hand with its most recent ledger rows.

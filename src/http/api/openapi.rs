@@ -30,14 +30,16 @@ use super::{catalogue, invoices, orders};
         orders::show_order,
         orders::add_line,
         orders::confirm_order,
+        orders::cancel_order,
         invoices::show_invoice,
+        invoices::show_credit_note,
         invoices::show_stock,
     ),
     components(schemas(Problem, FieldProblem, ShortLineJson)),
     modifiers(&BearerAuth),
     tags(
         (name = "orders", description = "Draft orders, their lines, confirmation"),
-        (name = "invoices", description = "Issued invoices"),
+        (name = "invoices", description = "Issued invoices and credit notes"),
         (name = "stock", description = "Stock on hand and its ledger"),
         (name = "master data", description = "Customers and products"),
     )

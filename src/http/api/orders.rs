@@ -10,8 +10,8 @@ use super::problem::{FieldProblem, Problem};
 use super::respond::{Step, claim, json, json_response, run, url};
 use super::schema::{IdempotencyKeyHeader, ReadErrors, WriteErrors};
 use super::views::{
-    ConfirmRequest, CreateOrderRequest, InvoiceJson, LineRequest, OrderJson, OrderPage,
-    OrderSummaryJson,
+    CancelRequest, ConfirmRequest, CreateOrderRequest, CreditNoteJson, InvoiceJson, LineRequest,
+    OrderJson, OrderPage, OrderSummaryJson,
 };
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::{Reader, Tx};
@@ -23,7 +23,8 @@ use crate::metrics::ConfirmOutcome;
 use crate::ops::documents::{self, order_in};
 use crate::ops::orders::MAX_REFERENCE;
 use crate::ops::{
-    AddLine, ConfirmOrder, Confirmation, CreateOrder, CustomerRef, LineAdded, NewLine, OrderCreated,
+    AddLine, CancelOrder, Cancellation, ConfirmOrder, Confirmation, CreateOrder, CustomerRef,
+    LineAdded, NewLine, OrderCreated,
 };
 
 /// Where an order lives in the API.
@@ -266,6 +267,73 @@ async fn confirm(
         ConfirmOutcome::Confirmed
     };
     Ok((res, outcome))
+}
+
+/// Answers with the credit note (`201` when this request issued it, `200` when the order was
+/// cancelled already), or with the order for a cancelled draft.
+struct CancellationDocument {
+    currency: String,
+}
+
+impl Presenter<Cancellation> for CancellationDocument {
+    async fn present(self, c: &Cancellation, tx: &mut Tx) -> crate::error::Result<StoredResponse> {
+        match &c.credit_note {
+            Some(cn) => {
+                let status = if c.fresh { 201 } else { 200 };
+                let location = url(&format!("/credit-notes/{}", cn.number));
+                json_response(status, &CreditNoteJson::from(cn), Some(location))
+            }
+            None => {
+                let doc = order_in(tx, c.order_id).await?;
+                let body = OrderJson::new(&doc, &self.currency);
+                json_response(200, &body, Some(order_url(c.order_id)))
+            }
+        }
+    }
+}
+
+/// Cancel an order, saying why. A draft is cancelled (clerk); a confirmed order gets a credit
+/// note that negates its invoice and puts its stock back (accountant), in one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/cancel",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The order's id"), IdempotencyKeyHeader),
+    request_body = CancelRequest,
+    responses(
+        (status = 201, description = "Cancelled now with a credit note; `Location` names it", body = CreditNoteJson,
+            headers(("Location" = String), ("Idempotent-Replayed" = String))),
+        (status = 200, description = "A draft cancelled (the body is the order), or an order cancelled already (its credit note, or the order): nothing more changed", body = CreditNoteJson,
+            headers(("Location" = String), ("Idempotent-Replayed" = String))),
+        ReadErrors,
+        WriteErrors
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel_order(
+    State(st): State<AppState>,
+    user: ApiUser,
+    PathId(order_id): PathId,
+    IdemKey(key): IdemKey,
+    uri: OriginalUri,
+    body: JsonBody<CancelRequest>,
+) -> Result<Response, Problem> {
+    user.require(CancelOrder::PERMISSION)?;
+    let path = request_path(&uri);
+    let scope = CancelOrder::scope_for(order_id);
+    let claim = match claim(&st, &user, &key, scope, &path, &body.raw).await? {
+        Step::Replayed(res) => return Ok(res),
+        Step::New(claim) => claim,
+    };
+    let action = CancelOrder {
+        actor: user.actor(),
+        order_id,
+        reason: body.data()?.reason,
+    };
+    let presenter = CancellationDocument {
+        currency: st.currency.code.clone(),
+    };
+    Ok(run(&st, claim, action, presenter).await?.0)
 }
 
 /// Filters and cursor of the order list.

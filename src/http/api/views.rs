@@ -12,7 +12,9 @@ use crate::db::orders::OrderListRow;
 use crate::db::products::ProductRow;
 use crate::db::stock::LedgerRow;
 use crate::domain::{Money, RateTotal, TaxRate, Totals};
-use crate::ops::documents::{InvoiceDoc, OrderDoc};
+use crate::ops::documents::{
+    CreditNoteDoc, CustomerSnapshot, InvoiceDoc, InvoiceLineDoc, OrderDoc,
+};
 
 /// `POST /api/v1/orders`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -73,6 +75,19 @@ fn optional_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Optio
     #[derive(Deserialize)]
     struct Whole(#[serde(deserialize_with = "whole_number")] i64);
     Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
+/// `POST /api/v1/orders/{id}/cancel`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Why the order is cancelled; kept with the order and printed on the credit note.
+    #[schema(
+        example = "Customer withdrew the order",
+        min_length = 1,
+        max_length = 200
+    )]
+    pub reason: String,
 }
 
 /// A page of a list: `next` is the cursor of the following page, `null` on the last.
@@ -191,6 +206,28 @@ pub struct InvoiceJson {
     pub tax: String,
     pub gross: String,
     /// Sums per tax rate, ascending rate.
+    pub tax_breakdown: Vec<TaxRateJson>,
+}
+
+/// A credit note: it cancels an invoice line by line (quantities as invoiced, amounts
+/// negative) and never changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditNoteJson {
+    #[schema(example = "CN-2026-000007")]
+    pub number: String,
+    /// The invoice it cancels.
+    pub invoice: String,
+    pub order_id: i64,
+    pub reason: String,
+    pub issued_at: String,
+    pub issued_by: String,
+    pub currency: String,
+    pub customer: InvoiceCustomerJson,
+    pub lines: Vec<InvoiceLineJson>,
+    #[schema(example = "-10.98")]
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
     pub tax_breakdown: Vec<TaxRateJson>,
 }
 
@@ -364,31 +401,58 @@ impl From<&InvoiceDoc> for InvoiceJson {
             issued_at: rfc3339(i.issued_at),
             issued_by: i.issued_by.clone(),
             currency: i.currency.clone(),
-            customer: InvoiceCustomerJson {
-                code: i.customer.code.clone(),
-                name: i.customer.name.clone(),
-                address: i.customer.address.clone(),
-                vat_id: i.customer.vat_id.clone(),
-            },
-            lines: i
-                .lines
-                .iter()
-                .map(|l| InvoiceLineJson {
-                    line_no: l.line_no,
-                    sku: l.sku.clone(),
-                    name: l.name.clone(),
-                    quantity: l.quantity,
-                    unit_price: money(l.unit_price),
-                    tax_rate: rate(l.tax_rate),
-                    net: money(l.amounts.net),
-                    tax: money(l.amounts.tax),
-                    gross: money(l.amounts.gross),
-                })
-                .collect(),
+            customer: customer_json(&i.customer),
+            lines: lines_json(&i.lines),
             net: money(i.totals.net),
             tax: money(i.totals.tax),
             gross: money(i.totals.gross),
             tax_breakdown: breakdown(&i.totals),
+        }
+    }
+}
+
+fn lines_json(lines: &[InvoiceLineDoc]) -> Vec<InvoiceLineJson> {
+    lines
+        .iter()
+        .map(|l| InvoiceLineJson {
+            line_no: l.line_no,
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            quantity: l.quantity,
+            unit_price: money(l.unit_price),
+            tax_rate: rate(l.tax_rate),
+            net: money(l.amounts.net),
+            tax: money(l.amounts.tax),
+            gross: money(l.amounts.gross),
+        })
+        .collect()
+}
+
+fn customer_json(c: &CustomerSnapshot) -> InvoiceCustomerJson {
+    InvoiceCustomerJson {
+        code: c.code.clone(),
+        name: c.name.clone(),
+        address: c.address.clone(),
+        vat_id: c.vat_id.clone(),
+    }
+}
+
+impl From<&CreditNoteDoc> for CreditNoteJson {
+    fn from(c: &CreditNoteDoc) -> Self {
+        CreditNoteJson {
+            number: c.number.clone(),
+            invoice: c.invoice_number.clone(),
+            order_id: c.order_id,
+            reason: c.reason.clone(),
+            issued_at: rfc3339(c.issued_at),
+            issued_by: c.issued_by.clone(),
+            currency: c.currency.clone(),
+            customer: customer_json(&c.customer),
+            lines: lines_json(&c.lines),
+            net: money(c.totals.net),
+            tax: money(c.totals.tax),
+            gross: money(c.totals.gross),
+            tax_breakdown: breakdown(&c.totals),
         }
     }
 }
