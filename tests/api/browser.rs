@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
+
+use orderdesk::domain::Role;
 
 use crate::helpers::{Backend, TestApp, password_of};
 
@@ -689,3 +692,126 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
         "BROWSER add-line double-click: {lines} POST(s); new-order double-click: {orders} POST(s)"
     );
 }
+
+/// An accountant opens a confirmed order, fills the reason, and double-clicks "Cancel and issue
+/// credit note" while the server takes its time: she lands on the original credit note, and
+/// exactly one exists. Then the pictures: the credit note, a product form with a field error,
+/// and the audit log.
+async fn cancel_with_a_double_click(backend: Backend) {
+    let Some(s) = scene(backend, 1).await else {
+        return;
+    };
+    let Some(b) = browser(false).await else {
+        return;
+    };
+    let form = s.app.confirm_form(s.order).await;
+    let confirmed = s.app.confirm(s.order, &form).await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
+    s.app.user("anna", Role::Accountant).await;
+    s.app.user("root", Role::Admin).await;
+    let keep_pictures = backend == Backend::Sqlite;
+
+    b.sign_in(&s.base, "anna").await;
+    b.client
+        .goto(&format!("{}/orders/{}", s.base, s.order))
+        .await
+        .unwrap();
+    b.click(".cancel-panel summary").await;
+    b.fill("#reason", "Customer returned the whole delivery")
+        .await;
+    let button = b.wait_for("#cancel button[type=submit]").await;
+    assert_eq!(button.text().await.unwrap(), "Cancel and issue credit note");
+    s.app
+        .db
+        .faults()
+        .set_action_delay(Duration::from_millis(300));
+    b.click_times("#cancel button[type=submit]", 2, Duration::from_millis(90))
+        .await;
+    let number = b
+        .wait_for("#document.credit-note #number")
+        .await
+        .text()
+        .await
+        .unwrap();
+    s.app.db.faults().set_action_delay(Duration::ZERO);
+
+    let year = time::OffsetDateTime::now_utc().year();
+    assert_eq!(
+        number,
+        format!("CN-{year}-000001"),
+        "the original credit note"
+    );
+    let documents = s
+        .app
+        .db
+        .list_billing_documents(&Default::default(), 100, 0)
+        .await
+        .unwrap();
+    let credit_notes: Vec<_> = documents
+        .iter()
+        .filter(|d| d.kind == "credit-note")
+        .map(|d| d.number.clone())
+        .collect();
+    assert_eq!(
+        credit_notes,
+        vec![number.clone()],
+        "exactly one credit note"
+    );
+    assert_eq!(s.app.order_status(s.order).await, "cancelled");
+    assert_eq!(s.app.stock("PAPER-A4").await, 100, "stock back once");
+    assert_eq!(s.app.stock("COFFEE-1K").await, 40);
+    s.app.assert_invariants().await;
+    let posts = count(
+        &s.servers[0].seen,
+        &format!("POST /orders/{}/cancel", s.order),
+    );
+    assert!(posts >= 1, "{posts}");
+    eprintln!(
+        "BROWSER cancel double-click [{backend:?}]: {posts} cancel POST(s), credit note {number}"
+    );
+    if keep_pictures {
+        b.screenshot("credit-note").await;
+    }
+
+    // The admin: a product typed with a decimal comma, refused beside the field.
+    b.click("form.logout button[type=submit]").await;
+    b.wait_for("#login").await;
+    b.sign_in(&s.base, "root").await;
+    b.client
+        .goto(&format!("{}/products/new", s.base))
+        .await
+        .unwrap();
+    b.fill("#sku", "LAMP-1").await;
+    b.fill("#name", "Desk lamp, dimmable").await;
+    b.fill("#unit_price", "12,50").await;
+    b.fill("#tax_rate", "20").await;
+    b.click("#product button[type=submit]").await;
+    let error = b.wait_for("#unit_price-error").await.text().await.unwrap();
+    assert!(error.contains("point"), "{error}");
+    assert!(
+        s.app
+            .db
+            .find_product_by_sku("LAMP-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    if keep_pictures {
+        b.screenshot("product-form-error").await;
+    }
+    b.client.goto(&format!("{}/audit", s.base)).await.unwrap();
+    b.wait_for("main").await;
+    if keep_pictures {
+        b.screenshot("audit-log").await;
+    }
+}
+
+db_browser_test!(
+    an_accountant_double_clicks_cancel_and_sees_the_original_credit_note,
+    cancel_with_a_double_click
+);
