@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks of orderdesk on this machine, with the physical baselines measured in the same run.
 #
-#   bash bench/run.sh            # full run (a million orders for the page scenario)
+#   bash bench/run.sh            # full run (a million orders, a million audit events)
 #   QUICK=1 bash bench/run.sh    # smaller counts, for trying the script out
 #
 # Starts PostgreSQL if it is down, makes a scratch database and a scratch SQLite file, starts
-# 1 and then 3 orderdesk servers (3 on PostgreSQL only), runs every orderdesk-load scenario,
+# 1 and then 3 orderdesk servers (3 on PostgreSQL only), runs every orderdesk-load scenario
+# (the audit log's, with a million events, on one PostgreSQL server),
 # then pgbench's TPC-B and a one-counter-row script at the same client count, and writes the
 # table with each figure's ratio to its baseline into docs/BENCHMARKS.md. Only loopback is used.
 set -euo pipefail
@@ -14,8 +15,10 @@ cd "$(dirname "$0")/.."
 C=16
 if [ -n "${QUICK:-}" ]; then
   ORDERS=1000; HOT=600; REPLAY=5000; STORM=200; PAGES=50000; PRODUCTS=20000; PAGE_REQ=30
+  EVENTS=50000; AUDIT_REQ=50
 else
   ORDERS=4000; HOT=2000; REPLAY=20000; STORM=1000; PAGES=1000000; PRODUCTS=100000; PAGE_REQ=200
+  EVENTS=1000000; AUDIT_REQ=500
 fi
 
 work=$(mktemp -d)
@@ -98,6 +101,12 @@ start_servers "$PG" 3
 run "$PG" confirm --orders "$ORDERS"
 for k in 2 8 32; do run "$PG" storm --orders "$STORM" --k "$k"; done
 run "$PG" pages --orders "$PAGES" --requests "$PAGE_REQ"
+stop_servers
+
+# The audit log's target is set for one server.
+LABEL="PostgreSQL, 1 server, audit log"
+start_servers "$PG" 1
+run "$PG" audit --events "$EVENTS" --requests "$AUDIT_REQ"
 stop_servers
 
 echo "== pgbench baselines at $C clients"

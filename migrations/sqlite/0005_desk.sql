@@ -80,7 +80,10 @@ INSERT INTO product_prices (product_id, unit_price_cents, tax_rate_bp, changed_a
 SELECT id, unit_price_cents, tax_rate_bp, strftime('%Y-%m-%dT%H:%M:%fZ'), 'before price history'
 FROM products;
 
--- The audit log filters by actor, action and date, newest first.
-CREATE INDEX audit_events_actor ON audit_events (actor, id);
-CREATE INDEX audit_events_action ON audit_events (action, id);
+-- The audit log lists events newest first by (at, id), a page at a time from a cursor; each of
+-- its filters (actor, action, kind of record, date range) has an index that ends in (at, id).
+-- One record's events (entity, entity_id) are few and use the index of 0001.
 CREATE INDEX audit_events_at ON audit_events (at, id);
+CREATE INDEX audit_events_actor ON audit_events (actor, at, id);
+CREATE INDEX audit_events_action ON audit_events (action, at, id);
+CREATE INDEX audit_events_entity_at ON audit_events (entity, at, id);

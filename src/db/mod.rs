@@ -26,7 +26,7 @@ pub mod products;
 mod settings;
 mod sqlite;
 pub mod stock;
-mod types;
+pub mod types;
 pub mod users;
 
 use std::time::Duration;

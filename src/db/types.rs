@@ -1,10 +1,13 @@
-//! Domain enums as database values: stored as their lower-case names in TEXT columns on both
+//! Values whose encoding differs per backend. Domain enums as database values: stored as their lower-case names in TEXT columns on both
 //! backends, decoded strictly, so a row with an unknown status or role is an error when it is
 //! read, never a silent default. The domain itself knows nothing of sqlx.
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Decode, Encode, Type};
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo};
+use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo};
+use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
+use time::{Date, OffsetDateTime, Time};
 
 use crate::domain::{OrderStatus, Role};
 
@@ -50,3 +53,52 @@ macro_rules! text_enum {
 
 text_enum!(OrderStatus);
 text_enum!(Role);
+
+/// Midnight UTC at the start of a day, as a bound on `at`.
+///
+/// On PostgreSQL it is a TIMESTAMPTZ. On SQLite, where times are RFC 3339 UTC text whose fraction
+/// of a second varies in length (`...:05Z`, `...:05.25Z`), it is the fixed-width prefix
+/// `YYYY-MM-DDT00:00:00`: every stored time from that second on sorts at or above it and every
+/// earlier one below, so `at >= bound` and `at < bound` are exact on both backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayStart(pub Date);
+
+impl DayStart {
+    /// The bound as an instant.
+    pub fn instant(self) -> OffsetDateTime {
+        self.0.with_time(Time::MIDNIGHT).assume_utc()
+    }
+
+    fn sqlite_text(self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T00:00:00",
+            self.0.year(),
+            u8::from(self.0.month()),
+            self.0.day()
+        )
+    }
+}
+
+impl Type<Postgres> for DayStart {
+    fn type_info() -> PgTypeInfo {
+        <OffsetDateTime as Type<Postgres>>::type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for DayStart {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <OffsetDateTime as Encode<Postgres>>::encode(self.instant(), buf)
+    }
+}
+
+impl Type<Sqlite> for DayStart {
+    fn type_info() -> SqliteTypeInfo {
+        <str as Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for DayStart {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, Sqlite>>::encode(self.sqlite_text(), buf)
+    }
+}

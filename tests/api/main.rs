@@ -6,6 +6,8 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod audit_log;
+mod audit_session;
 mod browser;
 mod cli;
 mod concurrency;

@@ -39,7 +39,12 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
         .await
         .text("#invoice-number")
         .unwrap();
-    let credit_note = app.db.find_credit_note_for_order(13).await.unwrap().unwrap();
+    let credit_note = app
+        .db
+        .find_credit_note_for_order(13)
+        .await
+        .unwrap()
+        .unwrap();
     for path in [
         "/".to_string(),
         "/orders".into(),

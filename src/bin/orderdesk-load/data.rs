@@ -45,6 +45,44 @@ macro_rules! in_tx {
     };
 }
 
+/// The columns after `at` of a synthetic audit event, from its number `n`, an actor bucket
+/// `h` (0..36) and an action bucket `b` (0..100): 36 actors (24 clerks, 6 warehouse, 4
+/// accountants, 2 admins), the real actions in plausible proportions, each on its kind of
+/// record (a failed sign-in names the name tried). The same SQL on both backends.
+macro_rules! bench_event_columns {
+    () => {
+        concat!(
+            bench_actor!(),
+            ", CASE WHEN b < 25 THEN 'add-line' WHEN b < 37 THEN 'create' WHEN b < 52 THEN 'confirm' \
+                    WHEN b < 54 THEN 'cancel' WHEN b < 56 THEN 'remove-line' WHEN b < 64 THEN 'receive' \
+                    WHEN b < 66 THEN 'update-product' WHEN b < 67 THEN 'create-product' \
+                    WHEN b < 69 THEN 'update-customer' WHEN b < 70 THEN 'create-customer' \
+                    WHEN b < 85 THEN 'sign-in' WHEN b < 96 THEN 'sign-out' ELSE 'sign-in-failed' END, \
+               CASE WHEN b < 56 THEN 'order' WHEN b < 67 THEN 'product' WHEN b < 70 THEN 'customer' \
+                    ELSE 'user' END, \
+               CASE WHEN b < 56 THEN CAST(1 + (n * 7919) % 200000 AS TEXT) \
+                    WHEN b < 67 THEN CAST(1 + n % 10000 AS TEXT) \
+                    WHEN b < 70 THEN CAST(1 + n % 1000 AS TEXT) \
+                    WHEN b < 96 THEN CAST(1 + h AS TEXT) \
+                    ELSE ",
+            bench_actor!(),
+            " END, \
+               CASE WHEN b >= 37 AND b < 52 \
+                      THEN (1 + n % 9) || ' lines, gross ' || (n % 100000) || '.' || (10 + n % 90) || ' EUR' \
+                    WHEN b >= 96 THEN 'from 127.0.0.1' \
+                    ELSE 'bench event ' || n END"
+        )
+    };
+}
+
+/// The actor of a synthetic audit event from its bucket `h`: `bench-clerk00` ... `bench-admin35`.
+macro_rules! bench_actor {
+    () => {
+        "'bench-' || CASE WHEN h < 24 THEN 'clerk' WHEN h < 30 THEN 'store' WHEN h < 34 THEN 'acct' \
+                          ELSE 'admin' END || CASE WHEN h < 10 THEN '0' ELSE '' END || h"
+    };
+}
+
 /// Products and customers of the benchmark catalogue (created once per database).
 #[derive(Debug, Clone, Copy)]
 pub struct Catalogue {
@@ -199,6 +237,73 @@ impl Bulk {
                 .await?;
             Ok((before + 1, last))
         })
+    }
+
+    /// Top the audit log up to `count` events (counting those already there) with synthetic
+    /// ones, in batches: a few dozen actors, the real actions each on its kind of record, times
+    /// spread over the year before `end` in id order, with a few seconds of jitter so id order
+    /// and time order disagree a little, as they do when transactions commit out of order.
+    /// Returns how many were added.
+    pub async fn bench_audit_events(&self, count: i64, end: time::OffsetDateTime) -> DbResult<i64> {
+        const YEAR_MS: i64 = 365 * 86_400 * 1000;
+        const BATCH: i64 = 200_000;
+        let step_ms = (YEAR_MS / count.max(1)).max(1);
+        let start = end - time::Duration::milliseconds(step_ms * count);
+        let have: i64 = in_tx!(self, c, _pg => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+                .fetch_one(&mut *c)
+                .await?
+        });
+        let mut next = have + 1;
+        while next <= count {
+            let last = (next + BATCH - 1).min(count);
+            eprintln!("[audit] adding events {next} to {last} of {count}");
+            in_tx!(self, c, pg => {
+                if pg {
+                    sqlx::query(concat!(
+                        "INSERT INTO audit_events (at, actor, action, entity, entity_id, detail) \
+                         SELECT $3::timestamptz + (n * $4 + ((n * 7919) % 5) * 1000) * interval '1 millisecond', ",
+                        bench_event_columns!(),
+                        " FROM (SELECT n, (n * 7) % 36 AS h, (n * 13) % 100 AS b \
+                                FROM generate_series($1::BIGINT, $2::BIGINT) n) s"
+                    ))
+                    .bind(next)
+                    .bind(last)
+                    .bind(start)
+                    .bind(step_ms)
+                    .execute(&mut *c)
+                    .await?;
+                } else {
+                    sqlx::query(concat!(
+                        "WITH RECURSIVE g(n) AS (SELECT $1 UNION ALL SELECT n + 1 FROM g WHERE n < $2) \
+                         INSERT INTO audit_events (at, actor, action, entity, entity_id, detail) \
+                         SELECT strftime('%Y-%m-%dT%H:%M:%SZ', $3 + (n * $4) / 1000 + (n * 7919) % 5, 'unixepoch'), ",
+                        bench_event_columns!(),
+                        " FROM (SELECT n, (n * 7) % 36 AS h, (n * 13) % 100 AS b FROM g) s"
+                    ))
+                    .bind(next)
+                    .bind(last)
+                    .bind(start.unix_timestamp())
+                    .bind(step_ms)
+                    .execute(&mut *c)
+                    .await?;
+                }
+            });
+            next = last + 1;
+        }
+        Ok((count - have).max(0))
+    }
+
+    /// Refresh the planner's statistics and, on PostgreSQL, the visibility map after bulk
+    /// loads, as autovacuum would shortly after: index-only scans depend on it.
+    pub async fn vacuum_analyze(&self) -> DbResult<()> {
+        match self {
+            Bulk::Postgres(pool) => {
+                sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
+            }
+            Bulk::Sqlite(_) => self.analyze().await?,
+        }
+        Ok(())
     }
 
     /// Refresh the planner's statistics after bulk loads.

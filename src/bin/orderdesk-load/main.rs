@@ -1,5 +1,6 @@
 //! `orderdesk-load`: drives running orderdesk servers like clerks' browsers do and measures
-//! confirmations per second, latency percentiles and the duplicate (replay) path. After every
+//! confirmations per second, latency percentiles, the duplicate (replay) path and the list
+//! pages (orders, stock, invoices, the audit log) over large databases. After every
 //! scenario it runs the invariant self-check and fails loudly on any violation.
 //!
 //! Test data is written straight into the database with set-based SQL (`orderdesk::db::bench`);
@@ -19,7 +20,7 @@ use clap::{Parser, Subcommand};
 use data::{Bulk, Catalogue, Spread};
 use orderdesk::db::{Db, DbOptions};
 use orderdesk::domain::{Actor, NewPassword, Role, Username};
-use scenarios::{big, confirm, healthz, pages, replay, storm};
+use scenarios::{audit, big, confirm, healthz, pages, replay, storm};
 
 use client::Http;
 use stats::Summary;
@@ -94,9 +95,20 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// The audit log with a large history: first page, each filter, a week, a deep page.
+    Audit {
+        /// Events in the log (topped up to this many with synthetic ones).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: i64,
+        /// Requests per page measured, C at a time.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
 }
 
+/// The clerk the scenarios sign in as, and the accountant who reads the audit log (same password).
 pub(crate) const USER: &str = "bench";
+pub(crate) const ACCOUNTANT: &str = "bench-accountant";
 pub(crate) const PASSWORD: &str = "bench password 1";
 
 fn main() -> ExitCode {
@@ -137,22 +149,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("database: {e}"))?;
-    if db
-        .find_user(USER)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        let name = Username::parse(USER).map_err(|e| e.to_string())?;
-        let pw = NewPassword::parse(PASSWORD).map_err(|e| e.to_string())?;
-        let by = Actor {
-            username: "orderdesk-load".into(),
-            ..Actor::command_line()
-        };
-        orderdesk::ops::add_user(&db, &by, name, "Bench Clerk", Role::Clerk, pw)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    ensure_user(&db, USER, "Bench Clerk", Role::Clerk).await?;
+    ensure_user(&db, ACCOUNTANT, "Bench Accountant", Role::Accountant).await?;
     let bulk = Bulk::connect(&cli.database_url)
         .await
         .map_err(|e| format!("database: {e}"))?;
@@ -194,9 +192,32 @@ async fn run(cli: Cli) -> Result<(), String> {
             ("big", s, format!("{lines} lines per order, one at a time"))
         }
         Scenario::Pages { orders, requests } => return pages(&ctx, orders, requests).await,
+        Scenario::Audit { events, requests } => return audit(&ctx, events, requests).await,
     };
     check(&ctx.db).await?;
     print_row(&ctx, name, &summary, &note);
+    Ok(())
+}
+
+/// Create the user `name` with [`PASSWORD`] unless it exists.
+async fn ensure_user(db: &Db, name: &str, display: &str, role: Role) -> Result<(), String> {
+    if db
+        .find_user(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let username = Username::parse(name).map_err(|e| e.to_string())?;
+    let pw = NewPassword::parse(PASSWORD).map_err(|e| e.to_string())?;
+    let by = Actor {
+        username: "orderdesk-load".into(),
+        ..Actor::command_line()
+    };
+    orderdesk::ops::add_user(db, &by, username, display, role, pw)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use crate::data::Spread;
 
 use crate::client::{Clerk, form_fields};
 use crate::stats::{Summary, summarize};
-use crate::{Ctx, PASSWORD, USER, check, print_row};
+use crate::{ACCOUNTANT, Ctx, PASSWORD, USER, check, print_row};
 
 /// A progress line on standard error while a scenario runs.
 fn progress(name: &'static str, done: Arc<AtomicUsize>, total: usize, stop: Arc<AtomicBool>) {
@@ -44,9 +44,24 @@ where
     F: Fn(Clerk, usize) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = Result<Vec<Duration>, String>> + Send,
 {
+    drive_as(ctx, name, (USER, PASSWORD), total, work).await
+}
+
+/// [`drive`], each worker signed in as `user` (name, password).
+async fn drive_as<F, Fut>(
+    ctx: &Ctx,
+    name: &'static str,
+    user: (&str, &str),
+    total: usize,
+    work: F,
+) -> Result<(Vec<Duration>, Duration), String>
+where
+    F: Fn(Clerk, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Duration>, String>> + Send,
+{
     let mut clerks = Vec::new();
     for _ in 0..ctx.concurrency {
-        clerks.push(Clerk::sign_in(ctx.http.clone(), USER, PASSWORD).await?);
+        clerks.push(Clerk::sign_in(ctx.http.clone(), user.0, user.1).await?);
     }
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -376,4 +391,109 @@ pub(crate) async fn pages(ctx: &Ctx, orders: i64, requests: usize) -> Result<(),
         );
     }
     check(&ctx.db).await
+}
+
+/// The audit log with `events` events (topped up to that many): the first page, one actor, one
+/// action, one order's history, one week in the middle of the year and the page after its
+/// first, and a deep page, each `requests` times by C accountants (clerks may not read it).
+pub(crate) async fn audit(ctx: &Ctx, events: i64, requests: usize) -> Result<(), String> {
+    let now = orderdesk::db::now();
+    let added = ctx
+        .bulk
+        .bench_audit_events(events, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    if added > 0 {
+        eprintln!("[audit] vacuum and analyze after adding {added} events");
+        ctx.bulk.vacuum_analyze().await.map_err(|e| e.to_string())?;
+    }
+    let reader = Clerk::sign_in(ctx.http.clone(), ACCOUNTANT, PASSWORD).await?;
+    let newest = event_ids(&reader.get("/audit").await?.body)
+        .first()
+        .copied()
+        .ok_or("the audit log is empty")?;
+    // A week half a year back: the range index does the work, not the newest events.
+    let first_day = (now - time::Duration::days(180)).date();
+    let week = format!(
+        "from={}&to={}",
+        first_day,
+        first_day + time::Duration::days(6)
+    );
+    let week_page_2 = next_link(&reader.get(&format!("/audit?{week}")).await?.body)
+        .ok_or("the week has a single page")?;
+    // Unmeasured: the server's connection pool fills, PostgreSQL's caches warm.
+    drive_as(
+        ctx,
+        "audit warm-up",
+        (ACCOUNTANT, PASSWORD),
+        4 * ctx.concurrency,
+        {
+            let week = Arc::new(format!("/audit?{week}"));
+            move |reader, i| {
+                let week = week.clone();
+                async move {
+                    let path = if i % 2 == 0 { "/audit" } else { week.as_str() };
+                    reader.get(path).await?;
+                    Ok(Vec::new())
+                }
+            }
+        },
+    )
+    .await?;
+    let targets = [
+        ("first page", "/audit".to_string()),
+        ("by actor", "/audit?actor=bench-clerk07".to_string()),
+        ("by action", "/audit?action=sign-in-failed".to_string()),
+        ("by document", "/audit?document=order+4242".to_string()),
+        ("one week", format!("/audit?{week}")),
+        ("one week, page 2", week_page_2),
+        ("deep page", format!("/audit?before={}", newest / 2)),
+    ];
+    for (name, path) in targets {
+        let shared = Arc::new(path.clone());
+        let (samples, wall) = drive_as(
+            ctx,
+            "audit",
+            (ACCOUNTANT, PASSWORD),
+            requests,
+            move |reader, _| {
+                let path = shared.clone();
+                async move {
+                    let t = Instant::now();
+                    let res = reader.get(&path).await?;
+                    let d = t.elapsed();
+                    if res.status != 200 {
+                        return Err(format!("{path} answered {}", res.status));
+                    }
+                    if event_ids(&res.body).is_empty() {
+                        return Err(format!("{path} listed no events"));
+                    }
+                    Ok(vec![d])
+                }
+            },
+        )
+        .await?;
+        print_row(
+            ctx,
+            &format!("audit: {name}"),
+            &summarize(samples, wall),
+            &format!("{events} events; GET {path}"),
+        );
+    }
+    check(&ctx.db).await
+}
+
+/// The event numbers an audit log page lists.
+fn event_ids(html: &str) -> Vec<i64> {
+    html.split("data-event=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect()
+}
+
+/// The address of a page's "next" link, if it has one.
+fn next_link(html: &str) -> Option<String> {
+    let end = html.find("\" rel=\"next\"")?;
+    let start = html[..end].rfind("href=\"")? + 6;
+    Some(html[start..end].replace("&amp;", "&").replace("&#38;", "&"))
 }
