@@ -980,6 +980,18 @@ db_test!(
             .await
             .expect_json(201);
         assert_eq!(done["lines"].as_array().unwrap().len(), 2);
+        // A negative revision is not a revision: refused even where it could not matter (the
+        // order is confirmed already), never answered with the invoice.
+        let after = snapshot(&app, &skus).await;
+        let refused = api
+            .post(
+                &confirm_path(order),
+                Some("rev-confirm-negative"),
+                &json!({"revision": -3}),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert_eq!(snapshot(&app, &skus).await, after);
         // A confirmed order takes no more lines.
         api.post(
             &lines_path(order),

@@ -10,8 +10,8 @@ use super::problem::{FieldProblem, Problem};
 use super::respond::{Step, claim, json, json_response, run, url};
 use super::schema::{IdempotencyKeyHeader, ReadErrors, WriteErrors};
 use super::views::{
-    CancelRequest, ConfirmRequest, CreateOrderRequest, CreditNoteJson, InvoiceJson, LineRequest,
-    OrderJson, OrderPage, OrderSummaryJson,
+    CancelRequest, CancellationJson, ConfirmRequest, CreateOrderRequest, CreditNoteJson,
+    InvoiceJson, LineRequest, OrderJson, OrderPage, OrderSummaryJson,
 };
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::{Reader, Tx};
@@ -281,11 +281,12 @@ impl Presenter<Cancellation> for CancellationDocument {
             Some(cn) => {
                 let status = if c.fresh { 201 } else { 200 };
                 let location = url(&format!("/credit-notes/{}", cn.number));
-                json_response(status, &CreditNoteJson::from(cn), Some(location))
+                let body = CancellationJson::CreditNote(CreditNoteJson::from(cn));
+                json_response(status, &body, Some(location))
             }
             None => {
                 let doc = order_in(tx, c.order_id).await?;
-                let body = OrderJson::new(&doc, &self.currency);
+                let body = CancellationJson::Order(OrderJson::new(&doc, &self.currency));
                 json_response(200, &body, Some(order_url(c.order_id)))
             }
         }
@@ -303,7 +304,7 @@ impl Presenter<Cancellation> for CancellationDocument {
     responses(
         (status = 201, description = "Cancelled now with a credit note; `Location` names it", body = CreditNoteJson,
             headers(("Location" = String), ("Idempotent-Replayed" = String))),
-        (status = 200, description = "A draft cancelled (the body is the order), or an order cancelled already (its credit note, or the order): nothing more changed", body = CreditNoteJson,
+        (status = 200, description = "A draft cancelled (the body is the order), or an order cancelled already (its credit note, or the order): nothing more changed", body = CancellationJson,
             headers(("Location" = String), ("Idempotent-Replayed" = String))),
         ReadErrors,
         WriteErrors

@@ -51,7 +51,7 @@ pub struct LineRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
-    #[serde(default, deserialize_with = "optional_whole_number")]
+    #[serde(default, deserialize_with = "optional_revision")]
     #[schema(example = 3, minimum = 0)]
     pub revision: Option<i64>,
 }
@@ -71,10 +71,18 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error>
         .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
 }
 
-fn optional_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+/// A revision: a whole number, 0 or more (revisions count up from 0), or absent. A negative
+/// one is refused even where it would not matter (an order confirmed already), so that a request
+/// the schema calls invalid is never accepted.
+fn optional_revision<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]
     struct Whole(#[serde(deserialize_with = "whole_number")] i64);
-    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+    match Option::<Whole>::deserialize(d)? {
+        Some(Whole(n)) if n < 0 => Err(serde::de::Error::custom(format!(
+            "revision {n} is negative; revisions count up from 0"
+        ))),
+        w => Ok(w.map(|w| w.0)),
+    }
 }
 
 /// `POST /api/v1/orders/{id}/cancel`.
@@ -211,6 +219,15 @@ pub struct InvoiceJson {
 
 /// A credit note: it cancels an invoice line by line (quantities as invoiced, amounts
 /// negative) and never changes.
+/// What `POST /api/v1/orders/{id}/cancel` answers with: the credit note when the order was
+/// confirmed, the order itself when it was a draft (a draft has no document to negate).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CancellationJson {
+    CreditNote(CreditNoteJson),
+    Order(OrderJson),
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreditNoteJson {
     #[schema(example = "CN-2026-000007")]
