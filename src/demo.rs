@@ -247,12 +247,34 @@ pub async fn load_with_currency(db: &Db, currency: &str) -> Result<String, Error
         crate::ops::add_user(db, &by, username, display, *role, new).await?;
         summary.push_str(&format!("\n  {name:<11} {password}   ({role})"));
     }
+    if db.current_company().await?.is_none() {
+        let save = crate::ops::SaveCompany {
+            actor: demo_actor(db, "admin", Role::Admin).await?,
+            form: demo_company(),
+        };
+        crate::ops::run_once(db, save).await?;
+        summary.push_str("\ncompany details (the seller on invoices) set to a demo company: change them at /admin/company");
+    }
     let cancelled = order_ids[CANCELLED];
     confirm_and_cancel(db, cancelled, currency).await?;
     summary.push_str(&format!(
         "\norder #{cancelled} was confirmed and then cancelled with a credit note, to show how that looks"
     ));
     Ok(summary)
+}
+
+/// The seller the demo's invoices print (IBAN and BIC are the standard's published examples).
+fn demo_company() -> crate::ops::CompanyForm {
+    crate::ops::CompanyForm {
+        name: "Harbour Office Supplies GmbH".into(),
+        address: "Hafenstraße 12\n20457 Hamburg\nGermany".into(),
+        vat_id: "DE123456789".into(),
+        iban: "DE89 3704 0044 0532 0130 00".into(),
+        bic: "COBADEFFXXX".into(),
+        payment_terms_days: "30".into(),
+        footer: "Harbour Office Supplies GmbH · Registered at Amtsgericht Hamburg, HRB 000000 · Managing director: A. Example\nThank you for your order."
+            .into(),
+    }
 }
 
 /// Confirm `order_id` as the demo clerk, then cancel it with a credit note as the demo

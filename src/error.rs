@@ -134,6 +134,10 @@ pub enum Field {
     UnitPrice,
     TaxRate,
     ReorderLevel,
+    Iban,
+    Bic,
+    PaymentTerms,
+    Footer,
 }
 
 impl Field {
@@ -162,6 +166,10 @@ impl Field {
             Field::UnitPrice => "unit_price".into(),
             Field::TaxRate => "tax_rate".into(),
             Field::ReorderLevel => "reorder_level".into(),
+            Field::Iban => "iban".into(),
+            Field::Bic => "bic".into(),
+            Field::PaymentTerms => "payment_terms_days".into(),
+            Field::Footer => "footer".into(),
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct CreditNoteRow {
     pub reason: String,
     pub issued_at: OffsetDateTime,
     pub issued_by: String,
+    /// The seller's details in force when it was issued (`None` before any were saved).
+    pub company_id: Option<i64>,
+    pub customer_reference: String,
 }
 
 /// A credit note to issue for an order's invoice; its number is taken by [`issue`], last.
@@ -40,8 +43,8 @@ macro_rules! select_credit_notes {
     ($rest:literal) => {
         concat!(
             "SELECT order_id, number, invoice_number, customer_code, customer_name, customer_address, \
-             customer_vat_id, currency, net_cents, tax_cents, gross_cents, reason, issued_at, issued_by \
-             FROM credit_notes ",
+             customer_vat_id, currency, net_cents, tax_cents, gross_cents, reason, issued_at, issued_by, \
+             company_id, customer_reference FROM credit_notes ",
             $rest
         )
     };

@@ -23,6 +23,10 @@ pub struct InvoiceRow {
     pub gross_cents: i64,
     pub issued_at: OffsetDateTime,
     pub issued_by: String,
+    /// The seller's details in force when it was issued (`None` before any were saved).
+    pub company_id: Option<i64>,
+    /// The customer's own reference for the order (their PO number), copied at issue.
+    pub customer_reference: String,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -57,6 +61,20 @@ pub struct BillingRow {
     pub net_cents: i64,
     pub tax_cents: i64,
     pub gross_cents: i64,
+    pub customer_reference: String,
+    /// The payment terms of the company version an invoice names (`None` for credit notes
+    /// and for invoices issued before company details were saved).
+    pub terms_days: Option<i64>,
+}
+
+/// One document's lines at one tax rate, summed: the per-rate columns of the CSV export.
+#[derive(Debug, Clone, FromRow)]
+pub struct RateSumRow {
+    pub kind: String,
+    pub number: String,
+    pub tax_rate_bp: i64,
+    pub net_cents: i64,
+    pub tax_cents: i64,
 }
 
 /// An invoice header to issue; its number is taken by [`issue`], last.
@@ -91,7 +109,8 @@ macro_rules! select_invoices {
     ($($rest:literal)?) => {
         concat!(
             "SELECT order_id, number, customer_id, customer_code, customer_name, customer_address, customer_vat_id, \
-             currency, net_cents, tax_cents, gross_cents, issued_at, issued_by FROM invoices "
+             currency, net_cents, tax_cents, gross_cents, issued_at, issued_by, company_id, customer_reference \
+             FROM invoices "
             $(, $rest)?
         )
     };
@@ -137,13 +156,16 @@ impl Db {
         Ok(on_pool!(self, c => sqlx::query_as::<_, BillingRow>(
             "SELECT * FROM ( \
                SELECT 'invoice' AS kind, number, CAST(NULL AS TEXT) AS refers_to, order_id, issued_at, \
-                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents \
+                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents, \
+                      customer_reference, \
+                      (SELECT p.payment_terms_days FROM company_profiles p WHERE p.id = company_id) AS terms_days \
                FROM invoices \
                WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
                  AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
                UNION ALL \
                SELECT 'credit-note', number, invoice_number, order_id, issued_at, \
-                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents \
+                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents, \
+                      customer_reference, CAST(NULL AS BIGINT) \
                FROM credit_notes \
                WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(invoice_number) LIKE $2 \
                       OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
@@ -156,6 +178,34 @@ impl Db {
         .bind(f.until)
         .bind(limit)
         .bind(offset)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    /// Every document of the filter (as [`Db::list_billing_documents`] selects them) summed per
+    /// tax rate, for the per-rate columns of the CSV export.
+    pub async fn billing_rate_sums(&self, f: &InvoiceFilter) -> DbResult<Vec<RateSumRow>> {
+        let q = f.q.trim();
+        Ok(on_pool!(self, c => sqlx::query_as::<_, RateSumRow>(
+            "SELECT 'invoice' AS kind, d.number, l.tax_rate_bp, \
+                    CAST(SUM(l.net_cents) AS BIGINT) AS net_cents, CAST(SUM(l.tax_cents) AS BIGINT) AS tax_cents \
+             FROM invoices d JOIN invoice_lines l ON l.order_id = d.order_id \
+             WHERE ($1 = '' OR LOWER(d.number) LIKE $2 OR LOWER(d.customer_name) LIKE $2 OR LOWER(d.customer_code) LIKE $2) \
+               AND ($3 IS NULL OR d.issued_at >= $3) AND ($4 IS NULL OR d.issued_at < $4) \
+             GROUP BY d.number, l.tax_rate_bp \
+             UNION ALL \
+             SELECT 'credit-note', d.number, l.tax_rate_bp, \
+                    CAST(SUM(l.net_cents) AS BIGINT), CAST(SUM(l.tax_cents) AS BIGINT) \
+             FROM credit_notes d JOIN credit_note_lines l ON l.order_id = d.order_id \
+             WHERE ($1 = '' OR LOWER(d.number) LIKE $2 OR LOWER(d.invoice_number) LIKE $2 \
+                    OR LOWER(d.customer_name) LIKE $2 OR LOWER(d.customer_code) LIKE $2) \
+               AND ($3 IS NULL OR d.issued_at >= $3) AND ($4 IS NULL OR d.issued_at < $4) \
+             GROUP BY d.number, l.tax_rate_bp",
+        )
+        .bind(q)
+        .bind(like_pattern(q))
+        .bind(f.from)
+        .bind(f.until)
         .fetch_all(c)
         .await)?)
     }

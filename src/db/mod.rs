@@ -14,6 +14,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod check;
+pub mod company;
 pub mod credit_notes;
 pub mod customers;
 pub mod faults;

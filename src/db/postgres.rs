@@ -116,10 +116,12 @@ pub(super) async fn issue_invoice(c: &mut PgConnection, inv: &NewInvoice<'_>) ->
                RETURNING last_number) \
              INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
                customer_name, customer_address, customer_vat_id, currency, net_cents, tax_cents, \
-               gross_cents, issued_at, issued_by) \
+               gross_cents, issued_at, issued_by, company_id, customer_reference) \
              SELECT $1, $14 || '-' || lpad($2::text, 4, '0') || '-' || \
                     lpad(n.last_number::text, GREATEST(6, length(n.last_number::text)), '0'), \
-               $2, n.last_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM n \
+               $2, n.last_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+               (SELECT max(id) FROM company_profiles), (SELECT reference FROM orders WHERE id = $1) \
+             FROM n \
              RETURNING number",
         ),
         inv,
@@ -142,12 +144,12 @@ pub(super) async fn issue_credit_note(
            RETURNING last_number) \
          INSERT INTO credit_notes (order_id, number, year, seq, invoice_number, customer_id, \
            customer_code, customer_name, customer_address, customer_vat_id, currency, net_cents, \
-           tax_cents, gross_cents, reason, issued_at, issued_by) \
+           tax_cents, gross_cents, reason, issued_at, issued_by, company_id, customer_reference) \
          SELECT i.order_id, $2 || '-' || lpad($3::text, 4, '0') || '-' || \
                 lpad(n.last_number::text, GREATEST(6, length(n.last_number::text)), '0'), \
            $3, n.last_number, i.number, i.customer_id, i.customer_code, i.customer_name, \
            i.customer_address, i.customer_vat_id, i.currency, -i.net_cents, -i.tax_cents, \
-           -i.gross_cents, $4, $5, $6 \
+           -i.gross_cents, $4, $5, $6, (SELECT max(id) FROM company_profiles), i.customer_reference \
          FROM invoices i, n WHERE i.order_id = $1 RETURNING number",
     )
     .bind(cn.order_id)

@@ -134,8 +134,10 @@ pub(super) async fn issue_invoice(
         sqlx::query_scalar(
             "INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
              customer_name, customer_address, customer_vat_id, currency, net_cents, tax_cents, \
-             gross_cents, issued_at, issued_by) \
-             VALUES ($1, $14, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING number",
+             gross_cents, issued_at, issued_by, company_id, customer_reference) \
+             VALUES ($1, $14, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+               (SELECT max(id) FROM company_profiles), (SELECT reference FROM orders WHERE id = $1)) \
+             RETURNING number",
         ),
         inv,
     )
@@ -156,10 +158,10 @@ pub(super) async fn issue_credit_note(
     Ok(sqlx::query_scalar(
         "INSERT INTO credit_notes (order_id, number, year, seq, invoice_number, customer_id, \
            customer_code, customer_name, customer_address, customer_vat_id, currency, net_cents, \
-           tax_cents, gross_cents, reason, issued_at, issued_by) \
+           tax_cents, gross_cents, reason, issued_at, issued_by, company_id, customer_reference) \
          SELECT order_id, $2, $3, $4, number, customer_id, customer_code, customer_name, \
            customer_address, customer_vat_id, currency, -net_cents, -tax_cents, -gross_cents, \
-           $5, $6, $7 \
+           $5, $6, $7, (SELECT max(id) FROM company_profiles), customer_reference \
          FROM invoices WHERE order_id = $1 RETURNING number",
     )
     .bind(cn.order_id)

@@ -2,6 +2,7 @@
 //!
 //! Every value a person types is parsed once, at the edge, into one of these types.
 
+mod company;
 mod customer;
 mod invoice;
 mod invoice_number;
@@ -12,6 +13,7 @@ mod role;
 mod sku;
 mod stock;
 
+pub use company::{Bic, BicError, Iban, IbanError, MAX_PAYMENT_TERMS, due_date, grouped};
 pub use customer::{CustomerCode, CustomerCodeError};
 pub use invoice::{LineAmounts, PricedLine, RateTotal, Totals, totals};
 pub use invoice_number::{InvoiceNumber, InvoiceNumberError, Series};

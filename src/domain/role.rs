@@ -33,6 +33,8 @@ pub enum Permission {
     CreditInvoices,
     /// Read the audit log.
     ViewAudit,
+    /// Set the seller's details printed on invoices (name, address, VAT id, bank, terms).
+    ManageCompany,
 }
 
 impl Role {
@@ -123,6 +125,7 @@ impl Permission {
             Permission::CancelOrders => "cancel orders",
             Permission::CreditInvoices => "cancel confirmed orders with a credit note",
             Permission::ViewAudit => "read the audit log",
+            Permission::ManageCompany => "set the company details",
         }
     }
 }

@@ -33,6 +33,7 @@ async fn show_credit_note(
         .await?
         .ok_or_else(missing)?;
     let rows = st.db.credit_note_lines(cn.order_id).await?;
+    let (company_id, issued_at, reference) = (cn.company_id, cn.issued_at, cn.customer_reference);
     let mut page = DocumentPage::new(
         &st,
         &user,
@@ -52,5 +53,8 @@ async fn show_credit_note(
     );
     page.cancels = Some(cn.invoice_number);
     page.reason = Some(cn.reason);
+    let page = page
+        .with_company(&st, company_id, issued_at, reference)
+        .await?;
     Ok(render(&page))
 }

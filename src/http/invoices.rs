@@ -1,6 +1,8 @@
 //! Invoices and credit notes: the filtered list of both, its CSV export, and one printable
 //! invoice (the printable credit note, in `credit_notes.rs`, shares its page).
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -20,7 +22,7 @@ use super::templates::Me;
 use super::templates::{PAGE_SIZE, Pager, csv_text, date, datetime, qs, render, units};
 use crate::db::invoices::{BillingRow, InvoiceFilter, InvoiceLineRow};
 use crate::domain::Permission;
-use crate::domain::{InvoiceNumber, Money};
+use crate::domain::{InvoiceNumber, Money, due_date, grouped};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -196,6 +198,70 @@ pub struct DocumentPage {
     /// For a credit note: the invoice it cancels, and why.
     pub cancels: Option<String>,
     pub reason: Option<String>,
+    /// The seller as in force when the document was issued; `None` for documents issued
+    /// before the company details were first saved.
+    pub seller: Option<Seller>,
+    /// The customer's own reference (their PO number), copied from the order at issue.
+    pub reference: String,
+    /// For an invoice: the day payment is due and the terms it comes from.
+    pub due: Option<Due>,
+}
+
+/// The seller block of a printed document, from the company version it names.
+pub struct Seller {
+    pub name: String,
+    pub address: Vec<String>,
+    pub vat_id: String,
+    /// In groups of four; empty when none was given.
+    pub iban: String,
+    pub bic: String,
+    pub footer: Vec<String>,
+}
+
+/// When an invoice is due: "2026-12-30" and "30 days net" (or "due on receipt").
+pub struct Due {
+    pub on: String,
+    pub terms: String,
+}
+
+impl DocumentPage {
+    /// Add what the company version `company_id` says: the seller block, and for an invoice
+    /// its due date (its issue day plus that version's payment terms).
+    pub async fn with_company(
+        mut self,
+        st: &AppState,
+        company_id: Option<i64>,
+        issued_at: OffsetDateTime,
+        reference: String,
+    ) -> PageResult<Self> {
+        self.reference = reference;
+        let Some(id) = company_id else {
+            return Ok(self);
+        };
+        let Some(c) = st.db.company_version(id).await? else {
+            return Ok(self);
+        };
+        if self.cancels.is_none() {
+            let days = c.payment_terms_days;
+            self.due = Some(Due {
+                on: due_date(issued_at.date(), days).to_string(),
+                terms: match days {
+                    0 => "due on receipt".to_string(),
+                    1 => "1 day net".to_string(),
+                    n => format!("{n} days net"),
+                },
+            });
+        }
+        self.seller = Some(Seller {
+            address: c.address.lines().map(str::to_string).collect(),
+            footer: c.footer.lines().map(str::to_string).collect(),
+            iban: grouped(&c.iban),
+            name: c.name,
+            vat_id: c.vat_id,
+            bic: c.bic,
+        });
+        Ok(self)
+    }
 }
 
 impl DocumentPage {
@@ -249,6 +315,9 @@ impl DocumentPage {
             credit_note: None,
             cancels: None,
             reason: None,
+            seller: None,
+            reference: String::new(),
+            due: None,
         }
     }
 }
@@ -268,6 +337,8 @@ async fn show_invoice(
         .ok_or_else(missing)?;
     let rows = st.db.invoice_lines(inv.order_id).await?;
     let credit_note = st.db.find_credit_note_for_order(inv.order_id).await?;
+    let (company_id, issued_at, reference) =
+        (inv.company_id, inv.issued_at, inv.customer_reference);
     let mut page = DocumentPage::new(
         &st,
         &user,
@@ -286,6 +357,9 @@ async fn show_invoice(
         (inv.net_cents, inv.tax_cents, inv.gross_cents),
     );
     page.credit_note = credit_note.map(|c| c.number);
+    let page = page
+        .with_company(&st, company_id, issued_at, reference)
+        .await?;
     Ok(render(&page))
 }
 
@@ -305,20 +379,43 @@ fn document_path(r: &BillingRow) -> String {
 const EXPORT_BATCH: i64 = 1000;
 
 /// The filtered view as CSV, every matching invoice and credit note (not only one page), for
-/// accountants: credit notes carry negative amounts, so the column sums are the real revenue.
+/// accountants: one row per document; credit notes carry negative amounts, so the column sums
+/// are the real revenue. After the totals come the customer's reference, the due date, and a
+/// net and a tax column for each tax rate that occurs in the export ("net 20%", "tax 20%"), so
+/// a VAT return is a column sum. It starts with a UTF-8 byte order mark, which Excel needs to
+/// read "Müller" as written; times are UTC to the second, in a form spreadsheets read as dates.
 async fn export_invoices(
     State(st): State<AppState>,
     user: CurrentUser,
     Query(query): Query<InvoiceQuery>,
 ) -> PageResult<Response> {
     user.require(Permission::ViewInvoices)?;
-    let (filter, from_error, to_error) = filter_of(&query);
+    let (mut filter, from_error, to_error) = filter_of(&query);
     if let Some(e) = from_error.or(to_error) {
         return Err(PageError::BadRequest(e));
     }
+    // Documents issued while the export runs are left to the next one, so that the per-rate
+    // sums and the pages of rows below describe the same documents.
+    let started = crate::db::now();
+    filter.until = Some(filter.until.map_or(started, |u| u.min(started)));
+    let mut per_rate: HashMap<(String, String), BTreeMap<i64, (i64, i64)>> = HashMap::new();
+    for r in st.db.billing_rate_sums(&filter).await? {
+        per_rate
+            .entry((r.kind, r.number))
+            .or_default()
+            .insert(r.tax_rate_bp, (r.net_cents, r.tax_cents));
+    }
+    let rates: BTreeSet<i64> = per_rate.values().flat_map(|m| m.keys().copied()).collect();
     let mut csv = String::from(
-        "number,issued_at,order,document,cancels,customer_code,customer_name,customer_vat_id,currency,net,tax,gross\r\n",
+        "\u{feff}number,issued_at_utc,order,document,cancels,customer_code,customer_name,customer_vat_id,currency,net,tax,gross,customer_reference,due_date",
     );
+    for bp in &rates {
+        let r = rate(*bp);
+        csv.push_str(&format!(",net {r},tax {r}"));
+    }
+    csv.push_str("\r\n");
+    let amount = |cents: i64| Money::from_cents(cents).amount().to_string();
+    let seconds = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let mut offset = 0;
     loop {
         let rows = st
@@ -326,13 +423,13 @@ async fn export_invoices(
             .list_billing_documents(&filter, EXPORT_BATCH, offset)
             .await?;
         for r in &rows {
-            let issued = r
-                .issued_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            let fields = [
+            let issued_at = r.issued_at.to_offset(time::UtcOffset::UTC);
+            let due = r
+                .terms_days
+                .map(|days| due_date(issued_at.date(), days).to_string());
+            let mut fields = vec![
                 csv_text(&r.number),
-                issued,
+                issued_at.format(seconds).unwrap_or_default(),
                 r.order_id.to_string(),
                 if r.kind == CREDIT_NOTE {
                     "credit note".to_string()
@@ -344,10 +441,19 @@ async fn export_invoices(
                 csv_text(&r.customer_name),
                 csv_text(&r.customer_vat_id),
                 csv_text(&r.currency),
-                Money::from_cents(r.net_cents).amount().to_string(),
-                Money::from_cents(r.tax_cents).amount().to_string(),
-                Money::from_cents(r.gross_cents).amount().to_string(),
+                amount(r.net_cents),
+                amount(r.tax_cents),
+                amount(r.gross_cents),
+                csv_text(&r.customer_reference),
+                due.unwrap_or_default(),
             ];
+            let mine = per_rate.get(&(r.kind.clone(), r.number.clone()));
+            for bp in &rates {
+                match mine.and_then(|m| m.get(bp)) {
+                    Some((net, tax)) => fields.extend([amount(*net), amount(*tax)]),
+                    None => fields.extend([String::new(), String::new()]),
+                }
+            }
             csv.push_str(&fields.join(","));
             csv.push_str("\r\n");
         }

@@ -6,6 +6,7 @@ pub mod api;
 mod assets;
 mod audit;
 mod cancellation;
+mod company;
 mod confirmation;
 mod credit_notes;
 mod customers;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(invoices::router())
         .merge(credit_notes::router())
         .merge(customers::router())
+        .merge(company::router())
         .merge(products::router())
         .merge(health::router())
         .merge(login::router())

@@ -6,6 +6,7 @@
 
 pub mod api_tokens;
 pub mod cancel;
+pub mod company;
 pub mod confirm;
 pub mod documents;
 pub mod master;
@@ -15,6 +16,7 @@ pub mod users;
 
 pub use api_tokens::{ApiTokenCreated, CreateApiToken, RevokeApiToken};
 pub use cancel::{CancelOrder, Cancellation};
+pub use company::{CompanyDetails, CompanyForm, SaveCompany};
 pub use confirm::{ConfirmOrder, Confirmation};
 pub use master::{
     CreateCustomer, CreateProduct, CustomerDetails, ProductDetails, SetCustomerActive,

@@ -10,6 +10,7 @@ mod audit_log;
 mod audit_session;
 mod browser;
 mod cli;
+mod company;
 mod concurrency;
 mod confirm;
 mod credit_notes;

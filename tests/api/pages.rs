@@ -90,6 +90,7 @@ db_test!(every_page_renders_with_data, |app: TestApp| async move {
         "/products/PAPER-A4-500/edit",
         "/audit",
         "/admin/users",
+        "/admin/company",
     ] {
         let p = admin.get(path).await;
         assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
@@ -275,17 +276,37 @@ db_test!(
                 .unwrap()
                 .starts_with("text/csv")
         );
-        let lines: Vec<&str> = csv.body.trim_end().split("\r\n").collect();
+        let body = csv
+            .body
+            .strip_prefix('\u{feff}')
+            .expect("a UTF-8 byte order mark, for Excel");
+        let lines: Vec<&str> = body.trim_end().split("\r\n").collect();
         assert_eq!(
             lines.len(),
             3,
             "header and the two Acme invoices: {lines:?}"
         );
-        assert!(lines[0].starts_with("number,issued_at,order"));
+        assert_eq!(
+            lines[0],
+            "number,issued_at_utc,order,document,cancels,customer_code,customer_name,\
+             customer_vat_id,currency,net,tax,gross,customer_reference,due_date,net 20%,tax 20%"
+        );
+        // No reference on these orders, no due date without company details; then the
+        // one rate's columns.
         assert!(
-            lines[1].contains("\"Acme, Inc.\"") && lines[1].ends_with(",EUR,19.99,4.00,23.99"),
+            lines[1].contains("\"Acme, Inc.\"")
+                && lines[1].ends_with(",EUR,19.99,4.00,23.99,,,19.99,4.00"),
             "{}",
             lines[1]
+        );
+        let issued = lines[1].split(',').nth(1).unwrap();
+        assert!(
+            time::PrimitiveDateTime::parse(
+                issued,
+                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")
+            )
+            .is_ok(),
+            "times to the second, no fraction: {issued}"
         );
         let all = app.browser.get("/invoices.csv").await;
         assert!(
