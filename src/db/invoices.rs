@@ -117,6 +117,33 @@ macro_rules! select_invoices {
 }
 
 /// Rows per INSERT: 10 bound values a line stays far below SQLite's 32,766-variable limit.
+/// Invoices and credit notes of a filter as [`BillingRow`]s ($1 the text, $2 its LIKE pattern,
+/// $3 from, $4 until), as one table `d`, followed by `$tail`.
+macro_rules! billing_documents {
+    ($tail:literal) => {
+        concat!(
+            "SELECT * FROM ( \
+               SELECT 'invoice' AS kind, number, CAST(NULL AS TEXT) AS refers_to, order_id, issued_at, \
+                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents, \
+                      customer_reference, \
+                      (SELECT p.payment_terms_days FROM company_profiles p WHERE p.id = company_id) AS terms_days \
+               FROM invoices \
+               WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
+                 AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
+               UNION ALL \
+               SELECT 'credit-note', number, invoice_number, order_id, issued_at, \
+                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents, \
+                      customer_reference, CAST(NULL AS BIGINT) \
+               FROM credit_notes \
+               WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(invoice_number) LIKE $2 \
+                      OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
+                 AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
+             ) d ",
+            $tail
+        )
+    };
+}
+
 const LINES_PER_INSERT: usize = 1000;
 
 impl Db {
@@ -145,7 +172,7 @@ impl Db {
     }
 
     /// One page of invoices and credit notes together, newest first: the list accountants
-    /// read and export, whose amounts sum to the real revenue.
+    /// read, whose amounts sum to the real revenue.
     pub async fn list_billing_documents(
         &self,
         f: &InvoiceFilter,
@@ -153,25 +180,10 @@ impl Db {
         offset: i64,
     ) -> DbResult<Vec<BillingRow>> {
         let q = f.q.trim();
-        Ok(on_pool!(self, c => sqlx::query_as::<_, BillingRow>(
-            "SELECT * FROM ( \
-               SELECT 'invoice' AS kind, number, CAST(NULL AS TEXT) AS refers_to, order_id, issued_at, \
-                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents, \
-                      customer_reference, \
-                      (SELECT p.payment_terms_days FROM company_profiles p WHERE p.id = company_id) AS terms_days \
-               FROM invoices \
-               WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
-                 AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
-               UNION ALL \
-               SELECT 'credit-note', number, invoice_number, order_id, issued_at, \
-                      customer_code, customer_name, customer_vat_id, currency, net_cents, tax_cents, gross_cents, \
-                      customer_reference, CAST(NULL AS BIGINT) \
-               FROM credit_notes \
-               WHERE ($1 = '' OR LOWER(number) LIKE $2 OR LOWER(invoice_number) LIKE $2 \
-                      OR LOWER(customer_name) LIKE $2 OR LOWER(customer_code) LIKE $2) \
-                 AND ($3 IS NULL OR issued_at >= $3) AND ($4 IS NULL OR issued_at < $4) \
-             ) d ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6",
-        )
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, BillingRow>(billing_documents!(
+            "ORDER BY issued_at DESC, number DESC LIMIT $5 OFFSET $6"
+        ))
         .bind(q)
         .bind(like_pattern(q))
         .bind(f.from)
@@ -179,7 +191,36 @@ impl Db {
         .bind(limit)
         .bind(offset)
         .fetch_all(c)
-        .await)?)
+        .await)?,
+        )
+    }
+
+    /// The next `limit` documents of the filter after `after` (the `(issued_at, number)` of the
+    /// last one read), newest first: the export reads by key, so documents issued while it
+    /// runs never shift its pages (rows repeated or lost, as OFFSET would).
+    pub async fn billing_documents_after(
+        &self,
+        f: &InvoiceFilter,
+        limit: i64,
+        after: Option<&(OffsetDateTime, String)>,
+    ) -> DbResult<Vec<BillingRow>> {
+        let q = f.q.trim();
+        let (at, number) = after.cloned().unzip();
+        Ok(
+            on_pool!(self, c => sqlx::query_as::<_, BillingRow>(billing_documents!(
+            "WHERE $5 IS NULL OR issued_at < $5 OR (issued_at = $5 AND number < $6) \
+             ORDER BY issued_at DESC, number DESC LIMIT $7"
+        ))
+        .bind(q)
+        .bind(like_pattern(q))
+        .bind(f.from)
+        .bind(f.until)
+        .bind(at)
+        .bind(number)
+        .bind(limit)
+        .fetch_all(c)
+        .await)?,
+        )
     }
 
     /// Every document of the filter (as [`Db::list_billing_documents`] selects them) summed per

@@ -157,7 +157,8 @@ async fn show_confirmation(
         .await?
         .map(|c| c.number);
     let rows = st.db.invoice_lines(order_id).await?;
-    let cur = &st.currency;
+    // In the currency the invoice was issued in, whatever the server's is today.
+    let cur = &Currency::new(&invoice.currency);
     let by_rate = rate_lines(&rows, cur);
     let page = ConfirmationPage {
         me: user.me(),

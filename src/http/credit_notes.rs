@@ -35,7 +35,6 @@ async fn show_credit_note(
     let rows = st.db.credit_note_lines(cn.order_id).await?;
     let (company_id, issued_at, reference) = (cn.company_id, cn.issued_at, cn.customer_reference);
     let mut page = DocumentPage::new(
-        &st,
         &user,
         "Credit note",
         cn.number,

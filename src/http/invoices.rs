@@ -19,7 +19,7 @@ use super::extract::{Query, page_number};
 use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
-use super::templates::{PAGE_SIZE, Pager, csv_text, date, datetime, qs, render, units};
+use super::templates::{Currency, PAGE_SIZE, Pager, csv_text, date, datetime, qs, render, units};
 use crate::db::invoices::{BillingRow, InvoiceFilter, InvoiceLineRow};
 use crate::domain::Permission;
 use crate::domain::{InvoiceNumber, Money, due_date, grouped};
@@ -123,7 +123,6 @@ async fn list_invoices(
         )
     });
     rows.truncate(PAGE_SIZE as usize);
-    let cur = &st.currency;
     let invoices = rows
         .into_iter()
         .map(|r| InvoiceItem {
@@ -134,9 +133,9 @@ async fn list_invoices(
             issued: datetime(r.issued_at),
             customer: r.customer_name,
             order_id: r.order_id,
-            net: cur.cents(r.net_cents),
-            tax: cur.cents(r.tax_cents),
-            gross: cur.cents(r.gross_cents),
+            net: Currency::new(&r.currency).cents(r.net_cents),
+            tax: Currency::new(&r.currency).cents(r.tax_cents),
+            gross: Currency::new(&r.currency).cents(r.gross_cents),
         })
         .collect();
     let export = format!(
@@ -268,7 +267,6 @@ impl DocumentPage {
     /// The page of a document's header fields and lines; the caller sets what links it.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        st: &AppState,
         user: &CurrentUser,
         title: &'static str,
         number: String,
@@ -279,7 +277,9 @@ impl DocumentPage {
         rows: Vec<InvoiceLineRow>,
         totals: (i64, i64, i64),
     ) -> Self {
-        let cur = &st.currency;
+        // An issued document is shown in the currency it was issued in, whatever the server's
+        // configured currency is today.
+        let cur = &Currency::new(&currency);
         let (name, code, address, vat_id) = customer;
         DocumentPage {
             me: user.me(),
@@ -340,7 +340,6 @@ async fn show_invoice(
     let (company_id, issued_at, reference) =
         (inv.company_id, inv.issued_at, inv.customer_reference);
     let mut page = DocumentPage::new(
-        &st,
         &user,
         "Invoice",
         inv.number,
@@ -416,11 +415,11 @@ async fn export_invoices(
     csv.push_str("\r\n");
     let amount = |cents: i64| Money::from_cents(cents).amount().to_string();
     let seconds = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let mut offset = 0;
+    let mut after: Option<(OffsetDateTime, String)> = None;
     loop {
         let rows = st
             .db
-            .list_billing_documents(&filter, EXPORT_BATCH, offset)
+            .billing_documents_after(&filter, EXPORT_BATCH, after.as_ref())
             .await?;
         for r in &rows {
             let issued_at = r.issued_at.to_offset(time::UtcOffset::UTC);
@@ -457,10 +456,12 @@ async fn export_invoices(
             csv.push_str(&fields.join(","));
             csv.push_str("\r\n");
         }
-        if (rows.len() as i64) < EXPORT_BATCH {
-            break;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == EXPORT_BATCH => {
+                after = Some((last.issued_at, last.number.clone()));
+            }
+            _ => break,
         }
-        offset += EXPORT_BATCH;
     }
     Ok((
         [

@@ -270,3 +270,87 @@ db_test!(
         assert_eq!(events, 1);
     }
 );
+
+db_test!(
+    an_issued_document_shows_its_own_currency_whatever_the_server_is_set_to,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 1000, 2000, 100).await;
+        let order = app.draft(c, &[(a, 1)]).await;
+        // Issued in EUR by the harness's server.
+        let number = confirm_by_form(&app, order).await;
+        // A server configured for USD afterwards (a misconfiguration, or a currency change).
+        let mut cfg = TestApp::config();
+        cfg.currency = "USD".into();
+        let usd = Browser::new(app.second_server(&cfg).await);
+        usd.sign_in("clerk", &crate::helpers::password_of("clerk"))
+            .await;
+        for path in [
+            format!("/invoices/{number}"),
+            format!("/orders/{order}/confirmation"),
+            "/invoices".to_string(),
+        ] {
+            let page = usd.get(&path).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            assert!(page.body.contains("€12.00"), "{path}: {}", page.body);
+            assert!(!page.body.contains("$12.00"), "{path}: {}", page.body);
+        }
+    }
+);
+
+db_test!(
+    the_export_reads_every_document_once_across_its_batches,
+    |app: TestApp| async move {
+        // More documents than one batch of the export (1,000), all issued in the same second,
+        // so only the number orders them: written straight into the tables.
+        let c = app.customer("C-1", "Acme").await;
+        let n = 1205;
+        let (number, at) = match app.backend {
+            crate::helpers::Backend::Sqlite => {
+                ("printf('INV-2026-%06d', n)", "'2026-01-01T00:00:00Z'")
+            }
+            crate::helpers::Backend::Postgres => (
+                "'INV-2026-' || lpad(n::text, 6, '0')",
+                "TIMESTAMPTZ '2026-01-01T00:00:00Z'",
+            ),
+        };
+        let series = format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n})"
+        );
+        raw_sql(
+            &app,
+            &format!(
+                "{series} INSERT INTO orders (id, customer_id, status, created_at, created_by, \
+                 confirmed_at, confirmed_by) SELECT 1000 + n, {c}, 'confirmed', {at}, 'x', {at}, 'x' FROM s"
+            ),
+        )
+        .await
+        .unwrap();
+        raw_sql(
+            &app,
+            &format!(
+                "{series} INSERT INTO invoices (order_id, number, year, seq, customer_id, \
+                 customer_code, customer_name, customer_address, customer_vat_id, currency, \
+                 net_cents, tax_cents, gross_cents, issued_at, issued_by) \
+                 SELECT 1000 + n, {number}, 2026, n, {c}, 'C-1', 'Acme', '', '', 'EUR', \
+                 100, 20, 120, {at}, 'x' FROM s"
+            ),
+        )
+        .await
+        .unwrap();
+        let csv = app.browser.get("/invoices.csv").await;
+        assert_eq!(csv.status, StatusCode::OK);
+        let numbers: Vec<&str> = csv
+            .body
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        assert_eq!(numbers.len(), n, "every document once");
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        sorted.dedup();
+        assert_eq!(sorted, numbers, "newest first, none twice");
+    }
+);
