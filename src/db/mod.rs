@@ -128,10 +128,48 @@ pub struct DbOptions {
     pub lock_wait: Duration,
 }
 
+/// Whether this server's writes are failing: set when a write connection is found unusable
+/// (SQLite after a full disk or an I/O error) or a commit fails for a reason other than
+/// contention or a constraint; cleared by the next commit that succeeds. `/readyz` answers 503
+/// while it is set, and probes with a small write of its own so that it turns 200 by itself
+/// once writes work again.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl WriteHealth {
+    /// Note the outcome of a step that writes: success clears the flag; a failure that is not
+    /// contention (busy, lock timeout) nor a constraint sets it.
+    fn observe<T>(&self, r: DbResult<T>) -> DbResult<T> {
+        match &r {
+            Ok(_) => self.succeeded(),
+            Err(DbError::Other(_)) => self.failed(),
+            Err(_) => {}
+        }
+        r
+    }
+
+    pub(crate) fn failed(&self) {
+        self.failing
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn succeeded(&self) {
+        self.failing
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// The database handle shared by every request. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pub(crate) pools: Pools,
+    write_health: std::sync::Arc<WriteHealth>,
     #[cfg(feature = "test-hooks")]
     faults: std::sync::Arc<faults::Faults>,
 }
@@ -140,6 +178,7 @@ pub struct Db {
 /// (`BEGIN IMMEDIATE` on SQLite). Dropping it without commit rolls back.
 pub struct Tx {
     pub(crate) conn: TxConn,
+    health: std::sync::Arc<WriteHealth>,
     #[cfg(feature = "test-hooks")]
     pub(crate) faults: std::sync::Arc<faults::Faults>,
 }
@@ -212,13 +251,15 @@ pub type DbResult<T> = Result<T, DbError>;
 impl Db {
     /// Connect to the database named by `url`: `sqlite:...` or `postgres://...`.
     pub async fn connect(opts: &DbOptions) -> DbResult<Db> {
+        let write_health = std::sync::Arc::<WriteHealth>::default();
         let pools = if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
             postgres::connect(opts).await?
         } else {
-            sqlite::connect(opts).await?
+            sqlite::connect(opts, std::sync::Arc::clone(&write_health)).await?
         };
         Ok(Db {
             pools,
+            write_health,
             #[cfg(feature = "test-hooks")]
             faults: Default::default(),
         })
@@ -234,16 +275,43 @@ impl Db {
     /// Begin a write transaction.
     pub async fn begin(&self) -> DbResult<Tx> {
         let conn = match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                TxConn::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
-            Pools::Postgres(pool) => TxConn::Postgres(pool.begin().await?),
+            Pools::Sqlite { write, .. } => write
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map(TxConn::Sqlite),
+            Pools::Postgres(pool) => pool.begin().await.map(TxConn::Postgres),
         };
+        // A BEGIN that works proves nothing about writes (a full disk lets it through): only a
+        // failure is noted here, and only a commit clears the flag.
+        let conn = conn.map_err(DbError::from).inspect_err(|e| {
+            if matches!(e, DbError::Other(_)) {
+                self.write_health.failed();
+            }
+        })?;
         Ok(Tx {
             conn,
+            health: std::sync::Arc::clone(&self.write_health),
             #[cfg(feature = "test-hooks")]
             faults: std::sync::Arc::clone(&self.faults),
         })
+    }
+
+    /// Whether writes failed last time (see [`WriteHealth`]).
+    pub fn writes_failing(&self) -> bool {
+        self.write_health.is_failing()
+    }
+
+    /// A small real write (one settings row), to learn whether writes work again.
+    pub async fn probe_write(&self) -> DbResult<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ('write-probe', $1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            .bind(now().unix_timestamp().to_string())
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        tx.commit().await
     }
 
     /// Cheap liveness probe of the database.
@@ -277,11 +345,11 @@ impl Db {
 
 impl Tx {
     pub async fn commit(self) -> DbResult<()> {
-        match self.conn {
-            TxConn::Sqlite(t) => t.commit().await?,
-            TxConn::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
+        let done = match self.conn {
+            TxConn::Sqlite(t) => t.commit().await,
+            TxConn::Postgres(t) => t.commit().await,
+        };
+        self.health.observe(done.map_err(DbError::from))
     }
 
     pub async fn rollback(self) -> DbResult<()> {

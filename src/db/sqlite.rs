@@ -18,7 +18,10 @@ use crate::domain::{InvoiceNumber, Series};
 
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
+pub(super) async fn connect(
+    opts: &DbOptions,
+    health: std::sync::Arc<super::WriteHealth>,
+) -> DbResult<Pools> {
     let connect = SqliteConnectOptions::from_str(&opts.url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -29,6 +32,16 @@ pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(opts.lock_wait)
+        .after_release(move |conn, _| {
+            let health = std::sync::Arc::clone(&health);
+            Box::pin(async move {
+                let usable = still_usable(conn).await;
+                if !usable {
+                    health.failed();
+                }
+                Ok(usable)
+            })
+        })
         .connect_with(connect.clone())
         .await?;
     let read = SqlitePoolOptions::new()
@@ -37,6 +50,28 @@ pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
         .connect_with(connect)
         .await?;
     Ok(Pools::Sqlite { read, write })
+}
+
+/// Whether a write connection coming back to the pool may serve the next writer. When a
+/// statement fails with "database or disk is full" or an I/O error, SQLite rolls the transaction
+/// back by itself; the ROLLBACK that sqlx then sends fails ("no transaction is active") and its
+/// count of open transactions never returns to 0, so every later `BEGIN` on that connection
+/// would fail with "begin_with at non-zero transaction depth", even after space returns. Such a
+/// connection is closed (the pool opens a fresh one for the next writer). The ping first lets the
+/// connection's worker finish the rollback queued by a dropped transaction, so a transaction that
+/// rolled back normally does not count as open.
+async fn still_usable(conn: &mut SqliteConnection) -> bool {
+    use sqlx::Connection;
+    if conn.ping().await.is_err() {
+        return false;
+    }
+    let usable = !conn.is_in_transaction();
+    if !usable {
+        tracing::warn!(
+            "closing the SQLite write connection: a failed transaction left it unusable; the next write opens a new one"
+        );
+    }
+    usable
 }
 
 /// SQLITE_BUSY (5) and its extended codes (e.g. 517 BUSY_SNAPSHOT), SQLITE_LOCKED (6).

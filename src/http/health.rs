@@ -1,6 +1,6 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -22,20 +22,39 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(show_metrics))
 }
 
-/// Ready when the database answers and its schema is the one this binary expects.
+/// How long `/readyz` waits for the database: a probe with a short timeout must see a 503,
+/// not a timeout of its own, whatever the database does.
+const READY_WITHIN: Duration = Duration::from_secs(1);
+
+/// Ready when the database answers within [`READY_WITHIN`], its schema is the one this binary
+/// expects, and writes work: after a write failed (a full disk, an I/O error), a small write of
+/// its own tells when they work again.
 async fn readyz(State(st): State<AppState>) -> (StatusCode, String) {
-    match st.db.schema_state().await {
+    let unavailable = |why: &str| (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n"));
+    let check = async {
+        let schema = st.db.schema_state().await?;
+        if schema == SchemaState::Current && st.db.writes_failing() {
+            st.db.probe_write().await?;
+        }
+        Ok::<_, crate::db::DbError>(schema)
+    };
+    let Ok(answer) = tokio::time::timeout(READY_WITHIN, check).await else {
+        tracing::warn!("readiness check: the database did not answer within 1 s");
+        return unavailable("database did not answer within 1 s");
+    };
+    match answer {
         Ok(SchemaState::Current) => (StatusCode::OK, "ready\n".into()),
         Ok(other) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("schema not current: {other:?}\n"),
         ),
+        Err(e) if st.db.writes_failing() => {
+            tracing::warn!(error = %e, "readiness check: writes are failing");
+            unavailable("database writes are failing")
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database unreachable\n".into(),
-            )
+            unavailable("database unreachable")
         }
     }
 }

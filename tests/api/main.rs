@@ -14,6 +14,7 @@ mod company;
 mod concurrency;
 mod confirm;
 mod credit_notes;
+mod faults;
 mod forms;
 mod fuzz;
 mod json_api;
