@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::db::migrate::SchemaState;
 use crate::db::{Db, DbOptions};
 use crate::domain::{Actor, NewPassword, Role, Username};
 use crate::ops;
@@ -228,6 +229,42 @@ async fn connect(args: &DbArgs) -> Result<Db, String> {
     })
 }
 
+/// Connect to a database that must exist already: the commands that read or manage one
+/// (`check`, `migrate status`, `user`, `api-token`, `purge-keys`) never create one. A mistyped
+/// SQLite path is an error that names it, not a new empty database that "passes" a check.
+async fn connect_existing(args: &DbArgs) -> Result<Db, String> {
+    if let Some(path) = crate::db::sqlite_file(&args.database_url)
+        && !path.exists()
+    {
+        return Err(format!(
+            "there is no database file at {}: check --database-url (or DATABASE_URL); \
+             `orderdesk migrate run` or `orderdesk serve` creates a new one",
+            path.display()
+        ));
+    }
+    connect(args).await
+}
+
+/// The schema must be this binary's: commands other than `serve`, `demo` and `migrate run`
+/// never apply migrations.
+async fn require_schema(db: &Db) -> Result<(), String> {
+    match db.schema_state().await.map_err(|e| e.to_string())? {
+        SchemaState::Current => Ok(()),
+        SchemaState::Empty => Err(
+            "the database holds no orderdesk schema: run `orderdesk migrate run` first \
+             (or check --database-url)"
+                .into(),
+        ),
+        SchemaState::Pending(_) => Err(
+            "the database schema is not current: run `orderdesk migrate run` (see `orderdesk migrate status`)"
+                .into(),
+        ),
+        SchemaState::Unknown(v) => Err(format!(
+            "the database has migrations this orderdesk does not know ({v:?}): it was written by a newer version"
+        )),
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve(args) => {
@@ -257,7 +294,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { action } => {
-            let db = connect(&cli.db).await?;
+            let db = match action {
+                MigrateAction::Run => connect(&cli.db).await?,
+                MigrateAction::Status => connect_existing(&cli.db).await?,
+            };
             if let MigrateAction::Run = action {
                 db.migrate()
                     .await
@@ -284,8 +324,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            let db = connect(&cli.db).await?;
-            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let db = connect_existing(&cli.db).await?;
+            require_schema(&db).await?;
             let violations = db.check_invariants().await.map_err(|e| e.to_string())?;
             if violations.is_empty() {
                 println!("check: all invariants hold");
@@ -299,18 +339,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
         Command::User { action } => {
-            let db = connect(&cli.db).await?;
-            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let db = connect_existing(&cli.db).await?;
+            require_schema(&db).await?;
             user_command(&db, action).await
         }
         Command::ApiToken { action } => {
-            let db = connect(&cli.db).await?;
-            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let db = connect_existing(&cli.db).await?;
+            require_schema(&db).await?;
             api_token_command(&db, action).await
         }
         Command::PurgeKeys { days } => {
-            let db = connect(&cli.db).await?;
-            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            let db = connect_existing(&cli.db).await?;
+            require_schema(&db).await?;
             let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
             let n = db
                 .purge_idempotency(cutoff, 10_000)

@@ -361,6 +361,17 @@ impl Tx {
     }
 }
 
+/// The file an SQLite URL names (`sqlite:desk.db`, `sqlite://data/desk.db?mode=rwc`); `None`
+/// for PostgreSQL URLs and in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(opts.get_filename().to_path_buf())
+}
+
 /// The current time, truncated to microseconds so that it round-trips identically through
 /// both backends.
 pub fn now() -> time::OffsetDateTime {

@@ -122,3 +122,40 @@ fn serve_refuses_a_postgres_schema_it_does_not_expect() {
     assert!(ok, "{out}");
     rt.block_on(crate::helpers::drop_pg_database(&admin, &name));
 }
+
+#[test]
+fn commands_that_only_read_never_create_a_database() {
+    let dir =
+        std::env::temp_dir().join(format!("od_cli_missing_{}", uuid::Uuid::new_v4().simple()));
+    let path = dir.join("mistyped.db");
+    let db = format!("sqlite:{}", path.display());
+    for args in [
+        &["check"][..],
+        &["migrate", "status"],
+        &["purge-keys"],
+        &["user", "list"],
+        &["api-token", "list"],
+    ] {
+        let (ok, out) = orderdesk(&db, args, None);
+        assert!(!ok, "{args:?} on a missing file must fail: {out}");
+        assert!(
+            out.contains("there is no database file at") && out.contains("mistyped.db"),
+            "{args:?} names the missing file: {out}"
+        );
+        assert!(!path.exists(), "{args:?} created {}", path.display());
+    }
+    // An empty file is not an orderdesk database either: nothing is migrated into it.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&path, b"").unwrap();
+    let (ok, out) = orderdesk(&db, &["check"], None);
+    assert!(!ok && out.contains("migrate run"), "{out}");
+    let (ok, out) = orderdesk(&db, &["user", "list"], None);
+    assert!(!ok && out.contains("migrate run"), "still no schema: {out}");
+    // `migrate run` is the command that creates and migrates one.
+    let _ = std::fs::remove_file(&path);
+    let (ok, out) = orderdesk(&db, &["migrate", "run"], None);
+    assert!(ok, "{out}");
+    let (ok, out) = orderdesk(&db, &["check"], None);
+    assert!(ok && out.contains("all invariants hold"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
