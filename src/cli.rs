@@ -221,11 +221,13 @@ fn init_logging(format: &str) {
 }
 
 async fn connect(args: &DbArgs) -> Result<Db, String> {
-    Db::connect(&args.options()).await.map_err(|e| {
-        format!(
+    Db::connect(&args.options()).await.map_err(|e| match e {
+        // Already names the database and the next step.
+        crate::db::DbError::Connect(why) => why,
+        e => format!(
             "cannot open the database {}: {e}",
-            redact(&args.database_url)
-        )
+            crate::db::redact_url(&args.database_url)
+        ),
     })
 }
 
@@ -507,18 +509,4 @@ fn read_password() -> Result<NewPassword, String> {
         .map_err(|e| format!("reading the password: {e}"))?;
     let password = line.trim_end_matches(['\n', '\r']);
     NewPassword::parse(password).map_err(|e| e.to_string())
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }

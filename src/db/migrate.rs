@@ -12,6 +12,9 @@ pub struct MigrationState {
     pub applied: bool,
 }
 
+/// How often a migration of an SQLite file is tried while another process migrates it.
+const SQLITE_MIGRATE_ATTEMPTS: u64 = 8;
+
 /// How the database's schema compares to what this binary expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemaState {
@@ -98,11 +101,35 @@ impl Db {
         })
     }
 
-    /// Apply every pending migration (`orderdesk migrate run`). Safe to run from several
-    /// servers at once: sqlx takes an advisory lock on PostgreSQL.
+    /// Apply every pending migration (`orderdesk migrate run`, or a first `serve` on a new
+    /// SQLite file). Safe to run from several processes at once. On PostgreSQL sqlx holds an
+    /// advisory lock for the whole run. On SQLite there is no such lock: two first starts can
+    /// both find migration 1 pending, and the slower one's `CREATE TABLE` then fails because the
+    /// faster one committed it meanwhile (each migration is one transaction, so nothing half-done
+    /// is left). The loser reads the schema again and applies what is still pending, a few
+    /// times, and succeeds once the schema is current, whoever applied it.
     pub async fn migrate(&self) -> DbResult<()> {
         match &self.pools {
-            Pools::Sqlite { write, .. } => sqlite::MIGRATOR.run(write).await?,
+            Pools::Sqlite { write, .. } => {
+                let mut attempt = 1;
+                loop {
+                    match sqlite::MIGRATOR.run(write).await {
+                        Ok(()) => break,
+                        Err(e) => {
+                            if matches!(self.schema_state().await, Ok(SchemaState::Current)) {
+                                break;
+                            }
+                            if attempt == SQLITE_MIGRATE_ATTEMPTS {
+                                return Err(e.into());
+                            }
+                            tracing::info!(attempt, error = %e, "another process is migrating this database; trying again");
+                            tokio::time::sleep(std::time::Duration::from_millis(100 * attempt))
+                                .await;
+                            attempt += 1;
+                        }
+                    }
+                }
+            }
             Pools::Postgres(pool) => postgres::MIGRATOR.run(pool).await?,
         }
         Ok(())

@@ -201,6 +201,10 @@ pub enum DbError {
     /// A CHECK constraint refused the write (for example stock below zero).
     #[error("check constraint violated")]
     Check,
+    /// The database cannot be reached or opened at all; the text names the cause and the next
+    /// step (URL without its password, host and port or file path, the driver's reason).
+    #[error("{0}")]
+    Connect(String),
     #[error(transparent)]
     Other(sqlx::Error),
 }
@@ -252,10 +256,16 @@ impl Db {
     /// Connect to the database named by `url`: `sqlite:...` or `postgres://...`.
     pub async fn connect(opts: &DbOptions) -> DbResult<Db> {
         let write_health = std::sync::Arc::<WriteHealth>::default();
-        let pools = if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
-            postgres::connect(opts).await?
-        } else {
-            sqlite::connect(opts, std::sync::Arc::clone(&write_health)).await?
+        let pools = match url_scheme(&opts.url) {
+            "postgres" | "postgresql" => postgres::connect(opts).await?,
+            // A URL without a scheme is read as an SQLite file name, as sqlx reads it.
+            "sqlite" | "" => sqlite::connect(opts, std::sync::Arc::clone(&write_health)).await?,
+            other => {
+                return Err(DbError::Connect(format!(
+                    "unsupported database URL scheme {other:?}: use sqlite:PATH (the default, \
+                     a file) or postgres://USER@HOST:PORT/DATABASE"
+                )));
+            }
         };
         Ok(Db {
             pools,
@@ -358,6 +368,28 @@ impl Tx {
             TxConn::Postgres(t) => t.rollback().await?,
         }
         Ok(())
+    }
+}
+
+/// The scheme of a database URL (`sqlite`, `postgres`, ...), lower case; empty when none.
+fn url_scheme(url: &str) -> &str {
+    url.split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'))
+        .unwrap_or("")
+}
+
+/// The URL with its password masked, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }
 

@@ -22,12 +22,51 @@ pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
         // Bounds every lock wait, in particular a duplicate's wait on the first request's
         // uncommitted idempotency row. READ COMMITTED is the server default and what we rely on.
         .options([("lock_timeout", lock_ms.as_str())]);
+    preflight(&connect, opts).await?;
     let pool = PgPoolOptions::new()
         .max_connections(opts.max_connections.max(2))
         .acquire_timeout(opts.lock_wait)
         .connect_with(connect)
         .await?;
     Ok(Pools::Postgres(pool))
+}
+
+/// One connection before the pool is built, so that a server that is down, a wrong port or a
+/// missing database is reported as what it is (the pool would only say it timed out).
+async fn preflight(connect: &PgConnectOptions, opts: &DbOptions) -> DbResult<()> {
+    use sqlx::Connection;
+    let at = format!(
+        "PostgreSQL at {}:{} (database {:?}, user {:?}; URL {})",
+        connect.get_host(),
+        connect.get_port(),
+        connect.get_database().unwrap_or(""),
+        connect.get_username(),
+        super::redact_url(&opts.url)
+    );
+    match tokio::time::timeout(opts.lock_wait, PgConnection::connect_with(connect)).await {
+        Ok(Ok(c)) => {
+            let _ = c.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            let missing_db = e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "3D000");
+            let next = if missing_db {
+                "create the database (createdb) or correct the URL"
+            } else {
+                "check that the server is up and the URL's host, port and user are right"
+            };
+            Err(super::DbError::Connect(format!(
+                "cannot connect to {at}: {e}; {next}"
+            )))
+        }
+        Err(_) => Err(super::DbError::Connect(format!(
+            "{at} did not answer within {} ms; check that the server is up and reachable",
+            opts.lock_wait.as_millis()
+        ))),
+    }
 }
 
 /// 55P03 lock_not_available (lock_timeout), 57014 query_canceled, and the two failures after

@@ -43,13 +43,41 @@ pub(super) async fn connect(
             })
         })
         .connect_with(connect.clone())
-        .await?;
+        .await
+        .map_err(|e| cannot_open(connect.get_filename(), e))?;
     let read = SqlitePoolOptions::new()
         .max_connections(opts.max_connections.max(1))
         .acquire_timeout(opts.lock_wait)
         .connect_with(connect)
         .await?;
     Ok(Pools::Sqlite { read, write })
+}
+
+/// Why an SQLite file cannot be opened, in an operator's words: the path, and the cause
+/// (a missing directory, no permission, not a database file), or the driver's reason.
+fn cannot_open(path: &std::path::Path, e: sqlx::Error) -> super::DbError {
+    let code = e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let why = if code == "26" {
+        "it is not an SQLite database file (a different file at that path?)".to_string()
+    } else if !parent.is_dir() {
+        format!("the directory {} does not exist", parent.display())
+    } else if code == "14" || code == "8" {
+        "it cannot be created or opened for writing here (permissions?)".to_string()
+    } else {
+        return super::DbError::from(e);
+    };
+    super::DbError::Connect(format!(
+        "cannot open the SQLite database {}: {why} ({e})",
+        path.display()
+    ))
 }
 
 /// Whether a write connection coming back to the pool may serve the next writer. When a

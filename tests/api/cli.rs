@@ -159,3 +159,87 @@ fn commands_that_only_read_never_create_a_database() {
     assert!(ok && out.contains("all invariants hold"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn two_first_migrations_at_once_both_succeed() {
+    for round in 0..6 {
+        let path =
+            std::env::temp_dir().join(format!("od_cli_race_{}.db", uuid::Uuid::new_v4().simple()));
+        let db = format!("sqlite:{}", path.display());
+        let start = || {
+            Command::new(env!("CARGO_BIN_EXE_orderdesk"))
+                .args(["--database-url", &db, "migrate", "run"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run orderdesk")
+        };
+        let (a, b) = (start(), start());
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let (ok, out) = orderdesk(&db, &["check"], None);
+        assert!(ok, "{out}");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
+
+#[test]
+fn connection_failures_name_their_cause_and_the_next_step() {
+    // A port where nothing listens: not "timed out waiting for a lock".
+    let (ok, out) = orderdesk(
+        "postgres://orderdesk:s3cret@127.0.0.1:1/desk",
+        &["check"],
+        None,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("cannot connect to PostgreSQL at 127.0.0.1:1") && !out.contains("lock"),
+        "{out}"
+    );
+    assert!(
+        out.contains("orderdesk:***@") && !out.contains("s3cret"),
+        "password masked: {out}"
+    );
+    // A database that does not exist on a server that does.
+    if let Ok(admin) = std::env::var(crate::helpers::PG_ENV) {
+        let missing = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/od_no_such_{}", uuid::Uuid::new_v4().simple()),
+            None => unreachable!("{admin}"),
+        };
+        let (ok, out) = orderdesk(&missing, &["check"], None);
+        assert!(!ok && out.contains("create the database"), "{out}");
+    }
+    // SQLite: a directory that does not exist; a file that is not a database.
+    let dir = std::env::temp_dir().join(format!("od_cli_conn_{}", uuid::Uuid::new_v4().simple()));
+    let nested = dir.join("no").join("such").join("desk.db");
+    let (ok, out) = orderdesk(
+        &format!("sqlite:{}", nested.display()),
+        &["migrate", "run"],
+        None,
+    );
+    assert!(
+        !ok && out.contains("does not exist") && out.contains("desk.db"),
+        "{out}"
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.db");
+    std::fs::write(&junk, "this is a text file, not a database\n".repeat(200)).unwrap();
+    let (ok, out) = orderdesk(&format!("sqlite:{}", junk.display()), &["check"], None);
+    assert!(!ok && out.contains("not an SQLite database file"), "{out}");
+    // A scheme orderdesk does not speak.
+    let (ok, out) = orderdesk("mysql://root@127.0.0.1/desk", &["check"], None);
+    assert!(
+        !ok && out.contains("unsupported database URL scheme"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -305,13 +305,14 @@ db_test!(
         // so only the number orders them: written straight into the tables.
         let c = app.customer("C-1", "Acme").await;
         let n = 1205;
-        let (number, at) = match app.backend {
+        let (number, at, overriding) = match app.backend {
             crate::helpers::Backend::Sqlite => {
-                ("printf('INV-2026-%06d', n)", "'2026-01-01T00:00:00Z'")
+                ("printf('INV-2026-%06d', n)", "'2026-01-01T00:00:00Z'", "")
             }
             crate::helpers::Backend::Postgres => (
                 "'INV-2026-' || lpad(n::text, 6, '0')",
                 "TIMESTAMPTZ '2026-01-01T00:00:00Z'",
+                "OVERRIDING SYSTEM VALUE",
             ),
         };
         let series = format!(
@@ -321,7 +322,7 @@ db_test!(
             &app,
             &format!(
                 "{series} INSERT INTO orders (id, customer_id, status, created_at, created_by, \
-                 confirmed_at, confirmed_by) SELECT 1000 + n, {c}, 'confirmed', {at}, 'x', {at}, 'x' FROM s"
+                 confirmed_at, confirmed_by) {overriding} SELECT 1000 + n, {c}, 'confirmed', {at}, 'x', {at}, 'x' FROM s"
             ),
         )
         .await

@@ -990,7 +990,8 @@ db_test!(
                 &json!({"revision": -3}),
             )
             .await;
-        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(refused.body.contains("negative"), "{}", refused.body);
         assert_eq!(snapshot(&app, &skus).await, after);
         // A confirmed order takes no more lines.
         api.post(
