@@ -11,6 +11,7 @@ mod quantity;
 mod role;
 mod sku;
 mod stock;
+mod zone;
 
 pub use customer::{CustomerCode, CustomerCodeError};
 pub use invoice::{LineAmounts, PricedLine, RateTotal, Totals, totals};
@@ -24,3 +25,4 @@ pub use role::{
 };
 pub use sku::{Sku, SkuError};
 pub use stock::{ShortLine, Shortage, demand_by_product, shortages};
+pub use zone::{UnknownZone, Zone};

@@ -6,9 +6,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
-use crate::domain::Money;
+use crate::domain::{Money, Zone};
 
 /// What the page header shows of the signed-in user.
 #[derive(Debug, Clone)]
@@ -144,28 +143,36 @@ impl Currency {
     }
 }
 
-/// `2026-11-27 10:02 UTC`
+tokio::task_local! {
+    /// The zone times are shown in while a request is served: set once per request by
+    /// [`in_zone`] (a layer of the router), read by [`datetime`], [`date`] and [`clock`].
+    static ZONE: Zone;
+}
+
+/// Run `f` (a request being served) with times shown in `zone`.
+pub async fn in_zone<F: std::future::Future>(zone: Zone, f: F) -> F::Output {
+    ZONE.scope(zone, f).await
+}
+
+/// The zone of the request being served; UTC outside a request (the command line).
+pub fn display_zone() -> Zone {
+    ZONE.try_with(Zone::clone).unwrap_or_default()
+}
+
+/// `2026-11-27 11:02 CET`: a moment in the display zone, with the zone's abbreviation. Every
+/// time a page shows goes through this, [`date`] or [`clock`]; they all use [`Zone`].
 pub fn datetime(t: OffsetDateTime) -> String {
-    let f = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(f)
-        .unwrap_or_default()
+    display_zone().datetime(t)
 }
 
-/// `10:02:41` for "already recorded at" lines.
+/// `11:02:41 CET` for "already recorded at" lines.
 pub fn clock(t: OffsetDateTime) -> String {
-    let f = format_description!("[hour]:[minute]:[second]");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(f)
-        .unwrap_or_default()
+    display_zone().clock(t)
 }
 
-/// `2026-11-27`
+/// `2026-11-27`: the day of `t` in the display zone.
 pub fn date(t: OffsetDateTime) -> String {
-    let f = format_description!("[year]-[month]-[day]");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(f)
-        .unwrap_or_default()
+    display_zone().date(t)
 }
 
 /// `1,234,567`
