@@ -12,6 +12,7 @@ mod customers;
 mod dashboard;
 pub mod error;
 mod extract;
+mod feedback;
 mod forms;
 mod health;
 mod invoices;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), feedback::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::require_sign_in))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.clone(), health::record_metrics))

@@ -18,6 +18,10 @@ pub struct Me {
     pub is_admin: bool,
     /// What the navigation offers: only what this user may open.
     pub can: Nav,
+    /// A one-time message from the form just sent ("Line added").
+    pub flash: Option<String>,
+    /// A form typed before the session expired, to be filled in again on this page.
+    pub restored: Option<super::feedback::Restored>,
 }
 
 /// The places of the main navigation this user's role opens.
@@ -69,8 +73,15 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
+/// A link back to the record a page or form belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackLink {
+    pub label: String,
+    pub href: String,
+}
+
 /// The error page for every 4xx and 5xx.
-#[derive(Template)]
+#[derive(Template, Clone)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub me: Option<Me>,
@@ -78,6 +89,8 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
     pub hint: String,
+    /// The record the failed request was about, when known.
+    pub back: Option<BackLink>,
 }
 
 impl ErrorPage {
@@ -88,6 +101,7 @@ impl ErrorPage {
             title: title.to_string(),
             message,
             hint: hint.to_string(),
+            back: None,
         }
     }
 }
