@@ -35,12 +35,12 @@ const CHROMIUM_FLAGS: &[&str] = &[
 type Seen = Arc<Mutex<Vec<String>>>;
 
 /// One orderdesk server on a loopback port, counting the requests it sees.
-struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     seen: Seen,
 }
 
-async fn serve(router: Router) -> Server {
+pub(crate) async fn serve(router: Router) -> Server {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let router = router.layer(axum::middleware::from_fn(
@@ -188,7 +188,7 @@ pub(crate) async fn browser(javascript: bool) -> Option<Browser> {
 
 impl Browser {
     /// Type into the element `css`.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -230,7 +230,7 @@ impl Browser {
         self.receipt_number().await
     }
 
-    async fn sign_in(&self, base: &str, name: &str) {
+    pub(crate) async fn sign_in(&self, base: &str, name: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
         self.fill("#username", name).await;
         self.fill("#password", &password_of(name)).await;
