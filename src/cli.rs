@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// The currency of every amount (ISO code).
     #[arg(long, env = "ORDERDESK_CURRENCY", default_value = "EUR")]
     pub currency: String,
+    /// The time zone pages show times in, an IANA name such as Europe/Vienna; times are stored
+    /// in UTC whatever this says.
+    #[arg(long, env = "ORDERDESK_TIMEZONE", default_value = "UTC")]
+    pub timezone: String,
     /// Secret that signs form tokens; by default one is generated and kept in the database.
     #[arg(long, env = "ORDERDESK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
@@ -270,6 +274,8 @@ async fn require_schema(db: &Db) -> Result<(), String> {
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve(args) => {
+            // A misspelt zone stops the server before it touches anything.
+            crate::domain::Zone::named(&args.timezone).map_err(|e| e.to_string())?;
             if args.demo {
                 let db = connect(&cli.db).await?;
                 ensure_schema(&db).await.map_err(|e| e.to_string())?;
@@ -282,6 +288,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let cfg = ServerConfig {
                 bind: args.bind,
                 currency: args.currency,
+                timezone: args.timezone,
                 secret: args.secret,
                 key_retention: Duration::from_secs(u64::from(args.key_retention_days) * 86_400),
                 session_idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),

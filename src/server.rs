@@ -15,6 +15,8 @@ use crate::idempotency::{Idempotency, Secret};
 pub struct ServerConfig {
     pub bind: String,
     pub currency: String,
+    /// The IANA time zone pages show times in (`Europe/Vienna`); empty or `UTC` for UTC.
+    pub timezone: String,
     /// Explicit token secret; when absent one is generated once and kept in the database, so
     /// every server on the same database shares it.
     pub secret: Option<String>,
@@ -37,6 +39,8 @@ pub struct ServerConfig {
 pub enum StartError {
     #[error("{0}")]
     Schema(String),
+    #[error("{0}")]
+    Zone(#[from] crate::domain::UnknownZone),
     #[error("database: {0}")]
     Db(#[from] crate::db::DbError),
     #[error("cannot listen on {bind}: {err}")]
@@ -78,6 +82,7 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
     Ok(AppState {
         idem: Idempotency::new(Secret::new(secret.into_bytes())),
         currency: Currency::new(&cfg.currency),
+        zone: crate::domain::Zone::named(&cfg.timezone)?,
         sessions: SessionConfig {
             lifetimes: SessionLifetimes {
                 idle: time::Duration::try_from(cfg.session_idle).unwrap_or(time::Duration::HOUR),

@@ -54,3 +54,27 @@ window.addEventListener('pageshow', (event) => {
 document.addEventListener('click', (event) => {
   if (event.target instanceof Element && event.target.closest('[data-print]')) window.print();
 });
+
+// A form typed before the session expired (the server lists it in #kept-form): fill it in
+// again. The person sends it themselves, with the page's fresh token.
+(() => {
+  const kept = document.getElementById('kept-form');
+  if (!kept) return;
+  const action = kept.dataset.action;
+  const form = Array.from(document.forms).find((f) => new URL(f.action, location.href).pathname === action);
+  if (!form) return;
+  let first = null;
+  for (const input of kept.querySelectorAll('input[data-name]')) {
+    const field = form.elements.namedItem(input.dataset.name);
+    if (!field || field.type === 'hidden' || field.type === 'password') continue;
+    if (field instanceof RadioNodeList) {
+      for (const option of field) if (option.value === input.value) option.checked = true;
+    } else if (field.type === 'checkbox' || field.type === 'radio') {
+      field.checked = field.value === input.value;
+    } else {
+      field.value = input.value;
+    }
+    first = first || field;
+  }
+  if (first && typeof first.focus === 'function') first.focus();
+})();

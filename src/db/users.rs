@@ -155,6 +155,17 @@ impl Db {
         Ok(())
     }
 
+    /// Whose session this is, live or expired (while its row is kept): sign-in keeps a form
+    /// typed before the session expired only for the user who typed it.
+    pub async fn session_owner(&self, id_hash: &str) -> DbResult<Option<i64>> {
+        Ok(
+            on_pool!(self, c => sqlx::query_scalar("SELECT user_id FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(c)
+            .await)?,
+        )
+    }
+
     /// End a session, on every server at once (they all read the same table).
     pub async fn delete_session(&self, id_hash: &str) -> DbResult<()> {
         let mut tx = self.begin().await?;

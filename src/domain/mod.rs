@@ -12,6 +12,7 @@ mod quantity;
 mod role;
 mod sku;
 mod stock;
+mod zone;
 
 pub use company::{Bic, BicError, Iban, IbanError, MAX_PAYMENT_TERMS, due_date, grouped};
 pub use customer::{CustomerCode, CustomerCodeError};
@@ -26,3 +27,4 @@ pub use role::{
 };
 pub use sku::{Sku, SkuError};
 pub use stock::{ShortLine, Shortage, demand_by_product, shortages};
+pub use zone::{UnknownZone, Zone};

@@ -256,6 +256,7 @@ async fn add_user(
         && again.username_error.is_none()
         && again.display_name_error.is_none()
     {
+        let added = format!("User {username} added.");
         let action = AddUser {
             actor: user.actor(),
             username,
@@ -264,7 +265,7 @@ async fn add_user(
             password_hash: hash_password(password).await?,
         };
         match st.submit(claim, action, paths::USERS.into()).await {
-            Ok(done) => return Ok(done.into_response()),
+            Ok(done) => return Ok(done.flash(&st, &user, added)),
             // Someone took the name between the check above and the insert.
             Err(Refusal {
                 error: Error::Conflict(c @ Conflict::UserExists(_)),
@@ -298,10 +299,11 @@ async fn disable_user(
         actor: user.actor(),
         user_id: target,
     };
-    Ok(st
-        .submit(claim, action, paths::USERS.into())
-        .await?
-        .into_response())
+    Ok(st.submit(claim, action, paths::USERS.into()).await?.flash(
+        &st,
+        &user,
+        "User disabled; their sessions and API tokens have ended.",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -349,7 +351,7 @@ async fn create_api_token(
                 // Only this, the request that made the token, carries it to the page: a replay
                 // never repeats a Set-Cookie, so a token is shown exactly once.
                 Ok(done) if !done.replayed => {
-                    let mut res = done.into_response();
+                    let mut res = done.flash(&st, &user, "API token created.");
                     let value = format!("{username}.{secret}");
                     res.headers_mut()
                         .insert(header::SET_COOKIE, token_cookie(&st, Some(&value)));
@@ -391,10 +393,11 @@ async fn revoke_api_token(
         actor: user.actor(),
         token_id,
     };
-    Ok(st
-        .submit(claim, action, paths::USERS.into())
-        .await?
-        .into_response())
+    Ok(st.submit(claim, action, paths::USERS.into()).await?.flash(
+        &st,
+        &user,
+        format!("API token {token_id} revoked."),
+    ))
 }
 
 /// `Set-Cookie` carrying a new token to the users page for a minute, or (with `None`) removing

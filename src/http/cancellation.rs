@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 
@@ -57,7 +57,7 @@ async fn cancel_order(
     };
     let pending = paths::order(order_id);
     match st.submit_then(claim, action, &pending, shown).await {
-        Ok(done) => Ok(done.into_response()),
+        Ok(done) => Ok(done.flash(&st, &user, format!("Order {order_id} cancelled."))),
         // No reason, or too long: say so beside the field, with what was typed.
         Err(Refusal {
             error: Error::Invalid(invalid),

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -156,7 +156,11 @@ async fn save_company(
         form: form.data.form(),
     };
     match st.submit(claim, action, COMPANY_PATH.to_string()).await {
-        Ok(done) => Ok(done.into_response()),
+        Ok(done) => Ok(done.flash(
+            &st,
+            &user,
+            "Company details saved: documents issued from now on print them.",
+        )),
         Err(Refusal {
             error: Error::Invalid(i),
             ..

@@ -80,6 +80,7 @@ async fn confirm(
         .await
     {
         Ok(done) if done.replayed => Ok((done.response, ConfirmOutcome::Replayed)),
+        // No flash: the receipt it leads to is the message.
         Ok(done) => Ok((done.response, ConfirmOutcome::Confirmed)),
         // Nothing changed: show the order with every short line and what is available.
         Err(Refusal {

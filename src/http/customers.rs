@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -244,6 +244,7 @@ async fn create_customer(
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
+    let added = format!("Customer {} added.", code.as_str());
     let action = CreateCustomer {
         actor: user.actor(),
         code,
@@ -251,7 +252,7 @@ async fn create_customer(
     };
     let shown = |code: &CustomerCode| customer_path(code.as_str());
     match st.submit_then(claim, action, "/customers", shown).await {
-        Ok(done) => Ok(done.into_response()),
+        Ok(done) => Ok(done.flash(&st, &user, added)),
         Err(Refusal {
             error: Error::Invalid(i),
             ..
@@ -283,7 +284,7 @@ async fn update_customer(
         details: form.data.details(),
     };
     match st.submit(claim, action, customer_path(code.as_str())).await {
-        Ok(done) => Ok(done.into_response()),
+        Ok(done) => Ok(done.flash(&st, &user, format!("Customer {} saved.", code.as_str()))),
         Err(Refusal {
             error: Error::Invalid(i),
             ..
@@ -332,13 +333,15 @@ async fn set_customer_active(
         Submission::Replayed(res) => return Ok(res),
         Submission::New(claim) => claim,
     };
+    let active = active_field(&form.data.active)?;
     let action = SetCustomerActive {
         actor: user.actor(),
-        active: active_field(&form.data.active)?,
+        active,
         code: code.clone(),
     };
+    let done = if active { "reactivated" } else { "deactivated" };
     Ok(st
         .submit(claim, action, customer_path(code.as_str()))
         .await?
-        .into_response())
+        .flash(&st, &user, format!("Customer {} {done}.", code.as_str())))
 }

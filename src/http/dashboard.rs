@@ -5,7 +5,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use time::{OffsetDateTime, Time};
 
 use super::error::PageResult;
 use super::session::CurrentUser;
@@ -81,7 +80,9 @@ impl FirstStep {
 
 async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
-    let midnight = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
+    // "Today" is the day in the display zone: from its local midnight on.
+    let today = st.zone.today();
+    let midnight = st.zone.day_start(today);
     let (count, gross) = st.db.confirmations_since(midnight).await?;
     let low = st
         .db
@@ -126,7 +127,7 @@ async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageRe
         me: user.me(),
         first_step: FirstStep::of(user.role),
         show_money: user.role.can(Permission::ViewInvoices),
-        today: super::templates::date(midnight),
+        today: today.to_string(),
         confirmed_today: units(count),
         gross_today: st.currency.cents(gross),
         low,

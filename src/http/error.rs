@@ -191,15 +191,14 @@ impl IntoResponse for PageError {
                 return res;
             }
             PageError::Busy => {
-                let mut res = render_status(
+                let page = ErrorPage::new(
                     status,
-                    &ErrorPage::new(
-                        status,
-                        "Busy for a moment",
-                        "The database is busy with other confirmations.".into(),
-                        "Nothing was changed. Send the form again in a few seconds.",
-                    ),
+                    "Busy for a moment",
+                    "The database is busy with other confirmations.".into(),
+                    "Nothing was changed. Send the form again in a few seconds.",
                 );
+                let mut res = render_status(status, &page);
+                res.extensions_mut().insert(page);
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
                 return res;
@@ -213,6 +212,11 @@ impl IntoResponse for PageError {
                 )
             }
         };
-        render_status(status, &ErrorPage::new(status, title, message, hint))
+        let page = ErrorPage::new(status, title, message, hint);
+        let mut res = render_status(status, &page);
+        // The page as data too: the feedback layer, which knows the signed-in user, renders it
+        // again with the header and a link back to the record.
+        res.extensions_mut().insert(page);
+        res
     }
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime, Time};
+use time::{Date, OffsetDateTime};
 
 use super::confirmation::{RateLine, rate, rate_lines};
 use super::error::{PageError, PageResult};
@@ -19,7 +19,9 @@ use super::extract::{Query, page_number};
 use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
-use super::templates::{Currency, PAGE_SIZE, Pager, csv_text, date, datetime, qs, render, units};
+use super::templates::{
+    Currency, PAGE_SIZE, Pager, csv_text, date, datetime, display_zone, qs, render, units,
+};
 use crate::db::invoices::{BillingRow, InvoiceFilter, InvoiceLineRow};
 use crate::domain::Permission;
 use crate::domain::{InvoiceNumber, Money, due_date, grouped};
@@ -86,18 +88,20 @@ fn filter_of(query: &InvoiceQuery) -> (InvoiceFilter, Option<String>, Option<Str
     let from = parse_day(&query.from);
     let to = parse_day(&query.to);
     let (from_error, to_error) = (from.clone().err(), to.clone().err());
+    // Days as the reader's calendar has them: from local midnight to local midnight.
+    let zone = display_zone();
     let filter = InvoiceFilter {
         q: query.q.clone(),
         from: from
             .ok()
             .flatten()
-            .map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
+            .map(|d| zone.day_start(d)),
         // "to" is inclusive: everything before the next midnight.
         until: to
             .ok()
             .flatten()
             .and_then(|d| d.next_day())
-            .map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
+            .map(|d| zone.day_start(d)),
     };
     (filter, from_error, to_error)
 }
@@ -243,7 +247,8 @@ impl DocumentPage {
         if self.cancels.is_none() {
             let days = c.payment_terms_days;
             self.due = Some(Due {
-                on: due_date(issued_at.date(), days).to_string(),
+                // From the issue day as printed on the document (the display zone's).
+                on: due_date(display_zone().local_date(issued_at), days).to_string(),
                 terms: match days {
                     0 => "due on receipt".to_string(),
                     1 => "1 day net".to_string(),

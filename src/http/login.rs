@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
 use super::extract::Query;
+use super::feedback;
 use super::session::{CurrentUser, cookie_token, safe_next, set_cookie};
 use super::state::AppState;
 use super::templates::{render, render_status};
@@ -40,6 +41,10 @@ pub struct LoginPage {
     pub next: String,
     pub username: String,
     pub error: Option<String>,
+    /// A one-time message ("Signed out.").
+    pub flash: Option<String>,
+    /// A form typed before the session expired waits for this sign-in.
+    pub kept: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -56,7 +61,12 @@ fn next_or_home(next: &str) -> String {
     }
 }
 
-async fn show_login(user: Option<CurrentUser>, Query(q): Query<LoginQuery>) -> Response {
+async fn show_login(
+    State(st): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     if user.is_some() {
         return Redirect::to(&next_or_home(&q.next)).into_response();
     }
@@ -65,6 +75,8 @@ async fn show_login(user: Option<CurrentUser>, Query(q): Query<LoginQuery>) -> R
         next: next_or_home(&q.next),
         username: String::new(),
         error: None,
+        flash: feedback::read_flash(&st, &headers, ""),
+        kept: feedback::read_restore(&st, &headers).is_some(),
     })
 }
 
@@ -104,6 +116,8 @@ async fn sign_in(
                 next: next.clone(),
                 username: form.username.trim().to_string(),
                 error: Some(msg.to_string()),
+                flash: None,
+                kept: feedback::read_restore(&st, &headers).is_some(),
             },
         )
     };
@@ -138,6 +152,13 @@ async fn sign_in(
         ));
     };
 
+    // A form kept from an expired session goes back only to the user who typed it.
+    let mut keeps_form = false;
+    if feedback::read_restore(&st, &headers).is_some()
+        && let Some(old) = cookie_token(&headers)
+    {
+        keeps_form = st.db.session_owner(&session_hash(&old)).await? == Some(user.id);
+    }
     // A fresh session id at every sign-in; the browser's previous session, if any, ends.
     if let Some(old) = cookie_token(&headers) {
         st.db.delete_session(&session_hash(&old)).await?;
@@ -150,6 +171,10 @@ async fn sign_in(
     let mut res = Redirect::to(&next).into_response();
     res.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&st.sessions, Some(&token)));
+    if !keeps_form && feedback::read_restore(&st, &headers).is_some() {
+        res.headers_mut()
+            .append(header::SET_COOKIE, feedback::forget_form(&st));
+    }
     Ok(res)
 }
 
@@ -161,5 +186,7 @@ async fn sign_out(State(st): State<AppState>, user: Option<CurrentUser>) -> Page
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&st.sessions, None));
+    // Bound to "no session": the sign-in page shows it to whoever is at this browser now.
+    feedback::add_flash(&st, &mut res, "", "Signed out.");
     Ok(res)
 }

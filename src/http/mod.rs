@@ -13,6 +13,7 @@ mod customers;
 mod dashboard;
 pub mod error;
 mod extract;
+mod feedback;
 mod forms;
 mod health;
 mod invoices;
@@ -72,9 +73,11 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), feedback::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::require_sign_in))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.clone(), health::record_metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), display_zone))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -112,6 +115,15 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::from_fn(drop_insane_request_id))
+}
+
+/// Every time a page shows is in the configured zone (`templates::datetime`).
+async fn display_zone(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    templates::in_zone(st.zone.clone(), next.run(req)).await
 }
 
 /// Keep a client's `X-Request-Id` only when it is short and plain; otherwise a fresh one is made.

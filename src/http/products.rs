@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -311,6 +311,7 @@ async fn create_product(
     let (Ok(sku), Some(details)) = (sku, details) else {
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
+    let added = format!("Product {} added.", sku.as_str());
     let action = CreateProduct {
         actor: user.actor(),
         sku,
@@ -318,7 +319,7 @@ async fn create_product(
     };
     let shown = |sku: &Sku| product_path(sku.as_str());
     match st.submit_then(claim, action, "/products", shown).await {
-        Ok(done) => Ok(done.into_response()),
+        Ok(done) => Ok(done.flash(&st, &user, added)),
         Err(Refusal {
             error: Error::Invalid(i),
             ..
@@ -356,7 +357,10 @@ async fn update_product(
                 details,
             };
             match st.submit(claim, action, product_path(sku.as_str())).await {
-                Ok(done) => return Ok(done.into_response()),
+                Ok(done) => {
+                    let saved = format!("Product {} saved.", sku.as_str());
+                    return Ok(done.flash(&st, &user, saved));
+                }
                 Err(Refusal {
                     error: Error::Invalid(i),
                     ..
@@ -389,13 +393,15 @@ async fn set_product_active(
         Submission::Replayed(res) => return Ok(res),
         Submission::New(claim) => claim,
     };
+    let active = active_field(&form.data.active)?;
     let action = SetProductActive {
         actor: user.actor(),
-        active: active_field(&form.data.active)?,
+        active,
         sku: sku.clone(),
     };
+    let done = if active { "reactivated" } else { "deactivated" };
     Ok(st
         .submit(claim, action, product_path(sku.as_str()))
         .await?
-        .into_response())
+        .flash(&st, &user, format!("Product {} {done}.", sku.as_str())))
 }

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -114,6 +114,7 @@ async fn create_receipt(
         }
     };
     let location = paths::stock(sku.as_str());
+    let received = format!("Goods received: {} x {}", quantity, sku.as_str());
     let action = ReceiveGoods {
         actor: user.actor(),
         sku,
@@ -121,7 +122,7 @@ async fn create_receipt(
         note,
     };
     match st.submit(claim, action, location).await {
-        Ok(done) => Ok(done.into_response()),
+        Ok(done) => Ok(done.flash(&st, &user, received)),
         Err(Refusal {
             error: Error::Invalid(invalid),
             ..

@@ -26,6 +26,10 @@ pub struct CurrentUser {
     pub display_name: String,
     pub role: Role,
     pub(crate) session_hash: String,
+    /// The flash message this request carries (set by the feedback layer).
+    pub(crate) flash: Option<String>,
+    /// A form kept across an expired session, for this page (set by the feedback layer).
+    pub(crate) restored: Option<super::feedback::Restored>,
 }
 
 impl CurrentUser {
@@ -57,6 +61,8 @@ impl CurrentUser {
             role: self.role.as_str(),
             is_admin: self.role == Role::Admin,
             can: super::templates::Nav::of(self.role),
+            flash: self.flash.clone(),
+            restored: self.restored.clone(),
         })
     }
 }
@@ -137,6 +143,8 @@ pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next:
                     display_name: row.display_name,
                     role: row.role,
                     session_hash: hash,
+                    flash: None,
+                    restored: None,
                 });
             }
             Ok(None) => {}
@@ -148,16 +156,39 @@ pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next:
         return next.run(req).await;
     }
     // Back to where the clerk was going after signing in: the page itself for a GET, the
-    // page the form was on for a POST.
+    // page the form was on for a POST, whose typed fields are kept for that page (see
+    // `feedback`: never acted on, shown again in the form).
+    let mut kept = None;
     let target = if matches!(*req.method(), Method::GET | Method::HEAD) {
         req.uri().path_and_query().map(|p| p.as_str().to_string())
     } else {
-        same_origin_referer_path(req.headers())
+        let page = same_origin_referer_path(req.headers()).filter(|p| safe_next(p));
+        if let Some(page) = &page
+            && is_form(req.headers())
+        {
+            let action = req.uri().path().to_string();
+            let body = axum::body::to_bytes(req.into_body(), 16 * 1024)
+                .await
+                .unwrap_or_default();
+            kept = super::feedback::keep_form(&st, page, &action, &body);
+        }
+        page
     };
     let next_path = target
         .filter(|p| safe_next(p))
         .unwrap_or_else(|| "/".into());
-    Redirect::to(&format!("/login?next={}", qs(&next_path))).into_response()
+    let mut res = Redirect::to(&format!("/login?next={}", qs(&next_path))).into_response();
+    if let Some(cookie) = kept {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    res
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
 }
 
 fn same_origin_referer_path(headers: &HeaderMap) -> Option<String> {

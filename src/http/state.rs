@@ -14,6 +14,8 @@ pub struct AppState {
     pub db: Db,
     pub idem: Idempotency,
     pub currency: Currency,
+    /// The zone pages show times in (stored times stay UTC).
+    pub zone: crate::domain::Zone,
     pub sessions: SessionConfig,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// A bearer token that lets a scraper read `/metrics` without signing in.

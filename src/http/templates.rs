@@ -6,9 +6,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
-use crate::domain::Money;
+use crate::domain::{Money, Zone};
 
 /// What the page header shows of the signed-in user.
 #[derive(Debug, Clone)]
@@ -19,6 +18,10 @@ pub struct Me {
     pub is_admin: bool,
     /// What the navigation offers: only what this user may open.
     pub can: Nav,
+    /// A one-time message from the form just sent ("Line added").
+    pub flash: Option<String>,
+    /// A form typed before the session expired, to be filled in again on this page.
+    pub restored: Option<super::feedback::Restored>,
 }
 
 /// The places of the main navigation this user's role opens.
@@ -70,8 +73,15 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
+/// A link back to the record a page or form belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackLink {
+    pub label: String,
+    pub href: String,
+}
+
 /// The error page for every 4xx and 5xx.
-#[derive(Template)]
+#[derive(Template, Clone)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub me: Option<Me>,
@@ -79,6 +89,8 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
     pub hint: String,
+    /// The record the failed request was about, when known.
+    pub back: Option<BackLink>,
 }
 
 impl ErrorPage {
@@ -89,6 +101,7 @@ impl ErrorPage {
             title: title.to_string(),
             message,
             hint: hint.to_string(),
+            back: None,
         }
     }
 }
@@ -144,28 +157,36 @@ impl Currency {
     }
 }
 
-/// `2026-11-27 10:02 UTC`
+tokio::task_local! {
+    /// The zone times are shown in while a request is served: set once per request by
+    /// [`in_zone`] (a layer of the router), read by [`datetime`], [`date`] and [`clock`].
+    static ZONE: Zone;
+}
+
+/// Run `f` (a request being served) with times shown in `zone`.
+pub async fn in_zone<F: std::future::Future>(zone: Zone, f: F) -> F::Output {
+    ZONE.scope(zone, f).await
+}
+
+/// The zone of the request being served; UTC outside a request (the command line).
+pub fn display_zone() -> Zone {
+    ZONE.try_with(Zone::clone).unwrap_or_default()
+}
+
+/// `2026-11-27 11:02 CET`: a moment in the display zone, with the zone's abbreviation. Every
+/// time a page shows goes through this, [`date`] or [`clock`]; they all use [`Zone`].
 pub fn datetime(t: OffsetDateTime) -> String {
-    let f = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(f)
-        .unwrap_or_default()
+    display_zone().datetime(t)
 }
 
-/// `10:02:41` for "already recorded at" lines.
+/// `11:02:41 CET` for "already recorded at" lines.
 pub fn clock(t: OffsetDateTime) -> String {
-    let f = format_description!("[hour]:[minute]:[second]");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(f)
-        .unwrap_or_default()
+    display_zone().clock(t)
 }
 
-/// `2026-11-27`
+/// `2026-11-27`: the day of `t` in the display zone.
 pub fn date(t: OffsetDateTime) -> String {
-    let f = format_description!("[year]-[month]-[day]");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(f)
-        .unwrap_or_default()
+    display_zone().date(t)
 }
 
 /// `1,234,567`

@@ -142,6 +142,16 @@ impl Idempotency {
         Idempotency { secret }
     }
 
+    /// Sign `parts` with the server secret (see [`token::sign_parts`]).
+    pub fn sign(&self, parts: &[&str]) -> String {
+        token::sign_parts(&self.secret, parts)
+    }
+
+    /// Whether `mac` is the signature of `parts`.
+    pub fn verify(&self, parts: &[&str], mac: &str) -> bool {
+        token::verify_parts(&self.secret, parts, mac)
+    }
+
     /// A fresh token for a form rendered for `user_id`: each call gives another, so two tabs
     /// each get their own.
     pub fn issue(&self, user_id: i64, scope: &Scope) -> String {

@@ -35,12 +35,12 @@ const CHROMIUM_FLAGS: &[&str] = &[
 type Seen = Arc<Mutex<Vec<String>>>;
 
 /// One orderdesk server on a loopback port, counting the requests it sees.
-struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     seen: Seen,
 }
 
-async fn serve(router: Router) -> Server {
+pub(crate) async fn serve(router: Router) -> Server {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let router = router.layer(axum::middleware::from_fn(
@@ -89,8 +89,8 @@ fn count(seen: &Seen, what: &str) -> usize {
 }
 
 /// chromedriver and one Chromium session; both end when this is dropped.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: TempDir,
 }
@@ -126,7 +126,7 @@ fn chromedriver() -> Option<String> {
 }
 
 /// Start a browser, or `None` (with a loud message) when chromedriver is missing outside CI.
-async fn browser(javascript: bool) -> Option<Browser> {
+pub(crate) async fn browser(javascript: bool) -> Option<Browser> {
     let Some(driver_bin) = chromedriver() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -188,7 +188,7 @@ async fn browser(javascript: bool) -> Option<Browser> {
 
 impl Browser {
     /// Type into the element `css`.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -199,7 +199,7 @@ impl Browser {
     }
 
     /// Click the element `css` once.
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -210,7 +210,7 @@ impl Browser {
     }
 
     /// Wait (at most 15 s) until the element `css` is on the page.
-    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(15))
@@ -220,7 +220,7 @@ impl Browser {
     }
 
     /// Sign in as the clerk, open the scene's order and press Confirm once; the receipt's number.
-    async fn sign_in_and_confirm(&self, s: &Scene) -> String {
+    pub(crate) async fn sign_in_and_confirm(&self, s: &Scene) -> String {
         self.sign_in(&s.base, "clerk").await;
         self.client
             .goto(&format!("{}/orders/{}", s.base, s.order))
@@ -230,7 +230,7 @@ impl Browser {
         self.receipt_number().await
     }
 
-    async fn sign_in(&self, base: &str, name: &str) {
+    pub(crate) async fn sign_in(&self, base: &str, name: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
         self.fill("#username", name).await;
         self.fill("#password", &password_of(name)).await;
@@ -285,14 +285,14 @@ impl Browser {
 }
 
 /// A fresh orderdesk with one draft (3 of A, 2 of B), its id, and the served base URL.
-struct Scene {
-    app: TestApp,
+pub(crate) struct Scene {
+    pub(crate) app: TestApp,
     order: i64,
     servers: Vec<Server>,
-    base: String,
+    pub(crate) base: String,
 }
 
-async fn scene(backend: Backend, servers: usize) -> Option<Scene> {
+pub(crate) async fn scene(backend: Backend, servers: usize) -> Option<Scene> {
     let app = TestApp::spawn(backend).await?;
     let c = app.customer("C-1001", "Brightwater Cafés Ltd").await;
     let a = app.product("PAPER-A4", 549, 2000, 100).await;

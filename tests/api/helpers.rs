@@ -230,6 +230,7 @@ impl TestApp {
         ServerConfig {
             bind: "127.0.0.1:0".into(),
             currency: "EUR".into(),
+            timezone: "UTC".into(),
             secret: Some("test secret".into()),
             key_retention: Duration::from_secs(7 * 86_400),
             session_idle: Duration::from_secs(3600),
