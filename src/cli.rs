@@ -183,6 +183,13 @@ pub struct ServeArgs {
     /// for no limit.
     #[arg(long, env = "ORDERDESK_API_RATE", default_value_t = 100)]
     pub api_rate: u32,
+    /// On SIGTERM, answer /readyz with 503 for this many seconds while still serving, so that
+    /// a load balancer moves traffic away before the listener closes.
+    #[arg(long, env = "ORDERDESK_DRAIN_SECONDS", default_value_t = 5)]
+    pub drain_seconds: u64,
+    /// After the listener closed, wait at most this many seconds for requests in flight.
+    #[arg(long, env = "ORDERDESK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
     /// Load the demo data before serving (once: skipped when it is already there).
     #[arg(long)]
     pub demo: bool,
@@ -297,7 +304,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 metrics_token: args.metrics_token,
                 api_rate: args.api_rate,
             };
-            crate::server::serve(cli.db.options(), cfg)
+            let shutdown = crate::server::Shutdown {
+                drain: Duration::from_secs(args.drain_seconds),
+                timeout: Duration::from_secs(args.shutdown_timeout),
+            };
+            crate::server::serve(cli.db.options(), cfg, shutdown)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)

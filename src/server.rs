@@ -92,14 +92,31 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
             secure_cookies: cfg.secure_cookies,
         },
         metrics: Default::default(),
+        lifecycle: Default::default(),
         metrics_token: cfg.metrics_token.clone().filter(|t| !t.is_empty()),
         api_limits: std::sync::Arc::new(crate::http::limits::RateLimiter::new(cfg.api_rate)),
         db,
     })
 }
 
-/// Serve until SIGINT/SIGTERM; in-flight requests (and so confirmations) finish first.
-pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartError> {
+/// How a server stops on SIGTERM (or Ctrl-C).
+#[derive(Debug, Clone, Copy)]
+pub struct Shutdown {
+    /// How long `/readyz` answers 503 while requests are still served, so that a load balancer
+    /// stops sending new ones before the listener closes.
+    pub drain: Duration,
+    /// How long requests in flight (confirmations among them) may take to finish after the
+    /// listener closed; the server exits when they are done or this has passed.
+    pub timeout: Duration,
+}
+
+/// Serve until SIGINT/SIGTERM: drain (readyz 503, still serving), stop accepting, let requests
+/// in flight finish within the shutdown timeout, exit.
+pub async fn serve(
+    db_opts: DbOptions,
+    cfg: ServerConfig,
+    shutdown: Shutdown,
+) -> Result<(), StartError> {
     let db = Db::connect(&db_opts).await?;
     ensure_schema(&db).await?;
     let state = state(db.clone(), &cfg).await?;
@@ -113,10 +130,45 @@ pub async fn serve(db_opts: DbOptions, cfg: ServerConfig) -> Result<(), StartErr
     tokio::spawn(purge_keys_periodically(db.clone(), cfg.key_retention));
     tracing::info!(%addr, backend = ?db.backend(), "orderdesk listening");
     println!("orderdesk is running at http://{addr}/  (Ctrl-C stops it)");
+    let lifecycle = std::sync::Arc::clone(&state.lifecycle);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    let drain = {
+        let lifecycle = std::sync::Arc::clone(&lifecycle);
+        async move {
+            shutdown_signal().await;
+            lifecycle.start_draining();
+            tracing::info!(
+                seconds = shutdown.drain.as_secs_f64(),
+                "draining: /readyz answers 503 while requests are still served"
+            );
+            tokio::time::sleep(shutdown.drain).await;
+            tracing::info!(
+                in_flight = lifecycle.in_flight(),
+                "no longer accepting connections; finishing the requests in flight"
+            );
+            let _ = closed_tx.send(());
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(drain);
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        done = &mut server => done?,
+        Ok(()) = closed_rx => {
+            let waited_for = lifecycle.in_flight();
+            match tokio::time::timeout(shutdown.timeout, &mut server).await {
+                Ok(done) => {
+                    done?;
+                    tracing::info!(waited_for, "requests in flight finished");
+                }
+                Err(_) => tracing::warn!(
+                    waited_for,
+                    still_running = lifecycle.in_flight(),
+                    "shutdown timeout passed with requests still running; exiting"
+                ),
+            }
+        }
+    }
     db.close().await;
     tracing::info!("orderdesk stopped");
     Ok(())
@@ -157,5 +209,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down");
 }

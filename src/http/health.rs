@@ -31,6 +31,9 @@ const READY_WITHIN: Duration = Duration::from_secs(1);
 /// its own tells when they work again.
 async fn readyz(State(st): State<AppState>) -> (StatusCode, String) {
     let unavailable = |why: &str| (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n"));
+    if st.lifecycle.is_draining() {
+        return unavailable("draining: this server is shutting down");
+    }
     let check = async {
         let schema = st.db.schema_state().await?;
         if schema == SchemaState::Current && st.db.writes_failing() {
@@ -82,6 +85,7 @@ async fn show_metrics(
 /// Middleware: count every response by status class and time it.
 pub async fn record_metrics(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let _in_flight = st.lifecycle.enter();
     let res = next.run(req).await;
     st.metrics
         .record_response(res.status().as_u16(), start.elapsed());

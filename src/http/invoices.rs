@@ -92,10 +92,7 @@ fn filter_of(query: &InvoiceQuery) -> (InvoiceFilter, Option<String>, Option<Str
     let zone = display_zone();
     let filter = InvoiceFilter {
         q: query.q.clone(),
-        from: from
-            .ok()
-            .flatten()
-            .map(|d| zone.day_start(d)),
+        from: from.ok().flatten().map(|d| zone.day_start(d)),
         // "to" is inclusive: everything before the next midnight.
         until: to
             .ok()

@@ -22,6 +22,50 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// Per-token request budget of the JSON API on this server.
     pub api_limits: Arc<super::limits::RateLimiter>,
+    /// Draining (after SIGTERM) and requests in flight, for `/readyz` and shutdown.
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+/// Where this server is in its life: serving, or draining after SIGTERM (`/readyz` answers 503
+/// so that load balancers move traffic away while requests are still served); and how many
+/// requests are in flight, so that shutdown can say what it waited for.
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: std::sync::atomic::AtomicBool,
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+impl Lifecycle {
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Count a request as in flight until the guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> InFlight {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(Arc::clone(self))
+    }
+}
+
+/// A request in flight (see [`Lifecycle::enter`]).
+pub struct InFlight(Arc<Lifecycle>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// Session settings, from configuration.

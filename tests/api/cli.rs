@@ -243,3 +243,73 @@ fn connection_failures_name_their_cause_and_the_next_step() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The status code of `GET path` on `addr`, over a plain connection.
+fn status_of(addr: &str, path: &str) -> Option<u16> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+#[test]
+fn sigterm_drains_with_readyz_503_then_exits_cleanly() {
+    use std::io::BufRead;
+    let path =
+        std::env::temp_dir().join(format!("od_cli_drain_{}.db", uuid::Uuid::new_v4().simple()));
+    let db = format!("sqlite:{}", path.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orderdesk"))
+        .args(["--database-url", &db, "serve", "--bind", "127.0.0.1:0"])
+        .args(["--drain-seconds", "2", "--shutdown-timeout", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run orderdesk");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("http://")
+                .nth(1)
+                .map(|rest| rest.split('/').next().unwrap().to_string())
+        })
+        .expect("the server prints its address");
+    assert_eq!(status_of(&addr, "/readyz"), Some(200));
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Draining: not ready, yet still serving.
+    assert_eq!(status_of(&addr, "/readyz"), Some(503));
+    assert_eq!(status_of(&addr, "/healthz"), Some(200));
+    assert_eq!(status_of(&addr, "/login"), Some(200));
+    // Then it stops accepting and exits 0, saying what it waited for.
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    assert_eq!(status_of(&addr, "/healthz"), None, "the listener is closed");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("draining") && log.contains("requests in flight"),
+        "{log}"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
