@@ -41,9 +41,30 @@ pub enum PageError {
     /// A lock wait ran past its bound outside the idempotency engine.
     #[error("the database is busy")]
     Busy,
+    /// The database cannot be reached (a connection refused, reset or lost, possibly during a
+    /// commit, so the outcome of a form may be unknown). Logged, never shown.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Anything else: a bug or an operator's problem. Logged, never shown.
     #[error("{0}")]
     Internal(String),
+}
+
+/// Whether a database error means the database is out of reach (rather than a bug): the
+/// connection was refused, reset or lost, or the pool is closed.
+pub(crate) fn unreachable(e: &crate::db::DbError) -> bool {
+    use crate::db::DbError;
+    matches!(
+        e,
+        DbError::Connect(_)
+            | DbError::Other(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            )
+    )
 }
 
 pub type PageResult<T> = Result<T, PageError>;
@@ -76,6 +97,7 @@ impl From<Error> for PageError {
             // The form runner turns this into "still processing" with the page to wait for;
             // reaching here means no page is known, which is a plain "busy".
             Error::Key(KeyError::InFlight) | Error::Busy => PageError::Busy,
+            Error::Db(e) if unreachable(&e) => PageError::Unavailable(e.to_string()),
             Error::Db(e) => PageError::Internal(format!("database: {e}")),
             Error::Internal(m) => PageError::Internal(m),
         }
@@ -118,7 +140,7 @@ impl PageError {
             PageError::Conflict(_) | PageError::ShortStock(_) => StatusCode::CONFLICT,
             PageError::Unprocessable(_) | PageError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PageError::StillProcessing { .. } => StatusCode::ACCEPTED,
-            PageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Busy | PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -203,12 +225,31 @@ impl IntoResponse for PageError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
                 return res;
             }
+            PageError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "database unreachable");
+                let page = ErrorPage::new(
+                    status,
+                    "The database is out of reach",
+                    "The database cannot be reached right now; nothing you do here is lost.".into(),
+                    "Try again in a moment. Sending the same form again is safe: if it went \
+                     through before the connection was lost, you will see its result, and nothing \
+                     happens twice.",
+                );
+                let mut res = render_status(status, &page);
+                res.extensions_mut().insert(page);
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return res;
+            }
+            // The outcome of a form may be unknown here (a failure while committing): the page
+            // never claims that nothing changed; it says what is true whatever happened.
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (
                     "Something went wrong on our side",
-                    "The request could not be completed and nothing was changed.".to_string(),
-                    "The error has been logged for the operator.",
+                    "The request could not be completed.".to_string(),
+                    "Sending the same form again is safe: if it went through, you will see its \
+                     result, and nothing happens twice. The error has been logged for the operator.",
                 )
             }
         };
@@ -218,5 +259,53 @@ impl IntoResponse for PageError {
         // again with the header and a link back to the record.
         res.extensions_mut().insert(page);
         res
+    }
+}
+
+#[cfg(test)]
+mod outage_tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body(res: Response) -> String {
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn lost_connection() -> Error {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        Error::Db(crate::db::DbError::Other(sqlx::Error::Io(io)))
+    }
+
+    #[tokio::test]
+    async fn a_lost_database_is_an_outage_page_that_keeps_the_clerk_calm() {
+        let page = PageError::from(lost_connection());
+        assert!(matches!(page, PageError::Unavailable(_)), "{page:?}");
+        let res = page.into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        let text = body(res).await;
+        assert!(text.contains("nothing you do here is lost"), "{text}");
+        assert!(
+            text.contains("Sending the same form again is safe"),
+            "{text}"
+        );
+        assert!(!text.contains("reset by peer"), "details stay in the log");
+    }
+
+    #[tokio::test]
+    async fn a_500_never_claims_that_nothing_changed() {
+        let res = PageError::Internal("commit failed: who knows".into()).into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let text = body(res).await;
+        assert!(
+            !text.to_lowercase().contains("nothing was changed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Sending the same form again is safe"),
+            "{text}"
+        );
+        assert!(!text.contains("who knows"));
     }
 }

@@ -205,6 +205,18 @@ impl From<Error> for Problem {
                 "Nothing was changed. Retry with the same Idempotency-Key after the given delay.",
             )
             .with_retry_after(2),
+            Error::Db(e) if crate::http::error::unreachable(&e) => {
+                tracing::error!(error = %e, "database unreachable");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "The database is out of reach",
+                    "The database cannot be reached right now. Retry in a moment with the same \
+                     Idempotency-Key: if the request went through before the connection was lost, \
+                     the retry answers with its original response.",
+                )
+                .with_retry_after(5)
+            }
             Error::Db(e) => internal(&format!("database: {e}")),
             Error::Internal(m) => internal(&m),
         }
