@@ -189,6 +189,13 @@ async fn purge_keys_periodically(db: Db, retention: Duration) {
             Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
             Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
         }
+        // The sign-in throttle counts failures of the last minutes; a day is plenty.
+        let day_ago = time::OffsetDateTime::now_utc() - time::Duration::DAY;
+        match db.purge_login_failures(day_ago).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "old failed sign-ins purged"),
+            Err(e) => tracing::warn!(error = %e, "purging failed sign-ins failed"),
+        }
     }
 }
 

@@ -196,6 +196,19 @@ impl Db {
         .await)?)
     }
 
+    /// Forget failed sign-ins older than `cutoff` (the throttle looks back minutes; the audit
+    /// log keeps every failure for good). Returns how many were deleted.
+    pub async fn purge_login_failures(&self, cutoff: OffsetDateTime) -> DbResult<u64> {
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(cutoff)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Count a failed sign-in for throttling, and audit it under the name that was tried.
     pub async fn record_login_failure(&self, username: &str, address: &str) -> DbResult<()> {
         let t = now();

@@ -108,8 +108,29 @@ db_test!(
                 StatusCode::OK
             );
         }
-        let (size, idle) = app.db.pool_status();
-        assert!(idle as u32 <= size);
+        // Writes work too: the aborted transaction's connection was not left holding the write
+        // lock or an open transaction.
+        let second = app.draft(c, &[(a, 1)]).await;
+        let form = app.confirm_form(second).await;
+        assert_eq!(
+            app.confirm(second, &form).await.status,
+            StatusCode::SEE_OTHER
+        );
+        // No connection leaked: once every request is done, every connection is back and idle.
+        let mut settled = false;
+        for _ in 0..50 {
+            let (size, idle) = app.db.pool_status();
+            if size > 0 && idle as u32 == size {
+                settled = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            settled,
+            "connections still checked out: {:?}",
+            app.db.pool_status()
+        );
     }
 );
 

@@ -136,3 +136,40 @@ async fn sqlite_writes_recover_by_themselves_once_the_full_disk_has_room_again()
     assert!(found.is_some());
     db.close().await;
 }
+
+crate::helpers::db_test!(
+    old_failed_sign_ins_are_purged_while_recent_ones_still_throttle,
+    |app: TestApp| async move {
+        for _ in 0..3 {
+            app.db
+                .record_login_failure("mallory", "203.0.113.9")
+                .await
+                .unwrap();
+        }
+        let now = orderdesk::db::now();
+        let hour_ago = now - time::Duration::HOUR;
+        // Nothing is older than an hour: nothing goes, the throttle still counts them.
+        assert_eq!(app.db.purge_login_failures(hour_ago).await.unwrap(), 0);
+        let counts = app
+            .db
+            .login_failures("mallory", "203.0.113.9", hour_ago)
+            .await
+            .unwrap();
+        assert_eq!(counts, (3, 3));
+        // Everything before a moment from now goes; the audit log keeps the failures.
+        let later = now + time::Duration::SECOND;
+        assert_eq!(app.db.purge_login_failures(later).await.unwrap(), 3);
+        let counts = app
+            .db
+            .login_failures("mallory", "203.0.113.9", hour_ago)
+            .await
+            .unwrap();
+        assert_eq!(counts, (0, 0));
+        let audited = crate::credit_notes::raw_i64(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'sign-in-failed'",
+        )
+        .await;
+        assert_eq!(audited, 3);
+    }
+);
