@@ -17,6 +17,7 @@ pub mod check;
 pub mod credit_notes;
 pub mod customers;
 pub mod faults;
+pub mod history;
 pub mod idempotency;
 pub mod invoices;
 pub mod migrate;
