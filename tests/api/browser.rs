@@ -89,8 +89,8 @@ fn count(seen: &Seen, what: &str) -> usize {
 }
 
 /// chromedriver and one Chromium session; both end when this is dropped.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: TempDir,
 }
@@ -126,7 +126,7 @@ fn chromedriver() -> Option<String> {
 }
 
 /// Start a browser, or `None` (with a loud message) when chromedriver is missing outside CI.
-async fn browser(javascript: bool) -> Option<Browser> {
+pub(crate) async fn browser(javascript: bool) -> Option<Browser> {
     let Some(driver_bin) = chromedriver() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -188,7 +188,7 @@ async fn browser(javascript: bool) -> Option<Browser> {
 
 impl Browser {
     /// Type into the element `css`.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -199,7 +199,7 @@ impl Browser {
     }
 
     /// Click the element `css` once.
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -210,7 +210,7 @@ impl Browser {
     }
 
     /// Wait (at most 15 s) until the element `css` is on the page.
-    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(15))
@@ -230,7 +230,7 @@ impl Browser {
         self.receipt_number().await
     }
 
-    async fn sign_in(&self, base: &str, name: &str) {
+    pub(crate) async fn sign_in(&self, base: &str, name: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
         self.fill("#username", name).await;
         self.fill("#password", &password_of(name)).await;
@@ -275,7 +275,7 @@ impl Browser {
         el.text().await.unwrap()
     }
 
-    async fn screenshot(&self, name: &str) -> String {
+    pub(crate) async fn screenshot(&self, name: &str) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
@@ -285,14 +285,14 @@ impl Browser {
 }
 
 /// A fresh orderdesk with one draft (3 of A, 2 of B), its id, and the served base URL.
-struct Scene {
-    app: TestApp,
-    order: i64,
+pub(crate) struct Scene {
+    pub(crate) app: TestApp,
+    pub(crate) order: i64,
     servers: Vec<Server>,
-    base: String,
+    pub(crate) base: String,
 }
 
-async fn scene(backend: Backend, servers: usize) -> Option<Scene> {
+pub(crate) async fn scene(backend: Backend, servers: usize) -> Option<Scene> {
     let app = TestApp::spawn(backend).await?;
     let c = app.customer("C-1001", "Brightwater Cafés Ltd").await;
     let a = app.product("PAPER-A4", 549, 2000, 100).await;

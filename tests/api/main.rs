@@ -9,6 +9,7 @@ mod api_tokens;
 mod audit_log;
 mod audit_session;
 mod browser;
+mod browser_a11y;
 mod charts;
 mod cli;
 mod concurrency;
