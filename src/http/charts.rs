@@ -106,6 +106,8 @@ pub struct Chart {
     pub top_y: String,
     pub left_x: String,
     pub right_x: String,
+    /// A level drawn across the chart as a dashed line (the reorder level): its y and legend.
+    pub mark: Option<(String, String)>,
 }
 
 /// The drawing area, in SVG user units (the `viewBox`; the SVG scales to its box).
@@ -132,10 +134,11 @@ struct Scale {
 }
 
 impl Scale {
-    fn of(figures: &[Figure]) -> Scale {
+    fn of(figures: &[Figure], mark: Option<Decimal>) -> Scale {
         let max = figures
             .iter()
             .map(|f| f.value)
+            .chain(mark)
             .max()
             .unwrap_or(Decimal::ZERO)
             .max(Decimal::ZERO);
@@ -189,6 +192,7 @@ fn common(
         top_y: TOP.to_string(),
         left_x: LEFT.to_string(),
         right_x: (WIDTH - RIGHT).to_string(),
+        mark: None,
     }
 }
 
@@ -205,7 +209,7 @@ pub fn bars(
     figures: &[Figure],
     show: impl Fn(Decimal) -> String,
 ) -> Chart {
-    let scale = Scale::of(figures);
+    let scale = Scale::of(figures, None);
     let slot = slot(figures);
     let width = slot * Decimal::new(7, 1);
     let total: Decimal = figures.iter().map(|f| f.value).sum();
@@ -240,15 +244,17 @@ pub fn bars(
     chart
 }
 
-/// A stepped line: each figure holds for its day (stock stays what it is until it moves).
+/// A stepped line: each figure holds for its day (stock stays what it is until it moves), and
+/// `mark`, a level with its name (the reorder level), as a dashed line the scale includes.
 pub fn steps(
     id: &'static str,
     title: &str,
     column: &str,
     figures: &[Figure],
+    mark: Option<(Decimal, &str)>,
     show: impl Fn(Decimal) -> String,
 ) -> Chart {
-    let scale = Scale::of(figures);
+    let scale = Scale::of(figures, mark.map(|(v, _)| v));
     let slot = slot(figures);
     let desc = match (figures.first(), figures.last()) {
         (Some(first), Some(last)) => {
@@ -265,7 +271,17 @@ pub fn steps(
         }
         _ => format!("{title}: nothing to show."),
     };
+    let desc = match mark {
+        Some((level, name)) => format!("{desc} {name}: {}.", show(level)),
+        None => desc,
+    };
     let mut chart = common(id, title, column, figures, show(scale.max), desc);
+    chart.mark = mark.map(|(level, name)| {
+        (
+            px(scale.baseline() - scale.height(level)),
+            format!("{name}: {}", show(level)),
+        )
+    });
     let mut points = Vec::with_capacity(figures.len() * 2);
     for (i, f) in figures.iter().enumerate() {
         let y = px(scale.baseline() - scale.height(f.value));
@@ -407,7 +423,9 @@ mod tests {
 
     #[test]
     fn steps_hold_each_value_for_its_day() {
-        let chart = steps("s", "Stock", "On hand", &figs(&[2, 0]), |d| d.to_string());
+        let chart = steps("s", "Stock", "On hand", &figs(&[2, 0]), None, |d| {
+            d.to_string()
+        });
         // two slots of 296 from x = 4; 2 is the top (y 20), 0 the baseline (y 138)
         assert_eq!(chart.line, "4,20 300,20 300,138 596,138");
         assert_eq!(chart.area, "4,138 4,20 300,20 300,138 596,138 596,138");
@@ -416,5 +434,22 @@ mod tests {
             "{}",
             chart.desc
         );
+        assert!(chart.mark.is_none());
+    }
+
+    #[test]
+    fn a_mark_above_every_figure_raises_the_scale() {
+        let reorder = Some((Decimal::from(4), "Reorder level"));
+        let chart = steps("s", "Stock", "On hand", &figs(&[2, 1]), reorder, |d| {
+            d.to_string()
+        });
+        assert_eq!(chart.top, "4");
+        assert_eq!(
+            chart.mark,
+            Some(("20".to_string(), "Reorder level: 4".to_string()))
+        );
+        // 2 of 4 is half the plot's 118: y = 138 - 59
+        assert!(chart.line.starts_with("4,79 "), "{}", chart.line);
+        assert!(chart.desc.ends_with("Reorder level: 4."), "{}", chart.desc);
     }
 }

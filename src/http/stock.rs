@@ -167,7 +167,7 @@ async fn show_stock(
             actor: r.actor,
         })
         .collect();
-    let chart = stock_chart(&st, product.id).await?;
+    let chart = stock_chart(&st, product.id, product.reorder_level).await?;
     Ok(render(&StockPage {
         me: user.me(),
         can_receive: user.role.can(Permission::ReceiveStock),
@@ -184,7 +184,7 @@ async fn show_stock(
 }
 
 /// Stock on hand at the end of each of the last [`super::dashboard::CHART_DAYS`] days.
-async fn stock_chart(st: &AppState, product_id: i64) -> PageResult<Chart> {
+async fn stock_chart(st: &AppState, product_id: i64, reorder_level: i64) -> PageResult<Chart> {
     let days = charts::last_days(
         charts::day_of(time::OffsetDateTime::now_utc()),
         super::dashboard::CHART_DAYS,
@@ -212,6 +212,7 @@ async fn stock_chart(st: &AppState, product_id: i64) -> PageResult<Chart> {
         "Stock on hand per day",
         "On hand (end of day)",
         &figures,
+        (reorder_level > 0).then(|| (reorder_level.into(), "Reorder level")),
         |d| units(i64::try_from(d).unwrap_or(i64::MAX)),
     ))
 }

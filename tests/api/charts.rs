@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use orderdesk::db::history::DayStart;
+use orderdesk::db::products::{self, NewProduct};
 use orderdesk::domain::Role;
 use scraper::Selector;
 
@@ -104,6 +105,32 @@ db_test!(
             "before its opening stock the product had none: {rows:?}"
         );
         assert_eq!(page.count("#chart-stock polyline.chart-line"), 1);
+        assert_eq!(
+            page.count("#chart-stock line.chart-mark"),
+            0,
+            "no reorder level, no line"
+        );
+
+        // A product with a reorder level shows it as a dashed line and says it.
+        let mut tx = app.db.begin().await.unwrap();
+        let new = NewProduct {
+            sku: "B-1",
+            name: "Binder",
+            unit_price_cents: 250,
+            tax_rate_bp: 2000,
+            opening_stock: 12,
+            reorder_level: 10,
+        };
+        products::insert(&mut tx, &new, "test").await.unwrap();
+        tx.commit().await.unwrap();
+        let page = app.browser.get("/stock/B-1").await;
+        assert_eq!(page.count("#chart-stock line.chart-mark"), 1);
+        assert!(
+            page.text("#chart-stock desc")
+                .is_some_and(|d| d.contains("12 at the end") && d.contains("Reorder level: 10")),
+            "{:?}",
+            page.text("#chart-stock desc")
+        );
 
         let since = DayStart(time::OffsetDateTime::now_utc().date() - time::Duration::days(1));
         let balances = app.db.balance_by_quarter(a, since).await.unwrap();
