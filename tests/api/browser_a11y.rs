@@ -1,5 +1,6 @@
-//! Accessibility in a real browser: axe-core runs over every page, signed in as the roles that
-//! see them, at a desk width (1366 px) and a phone width (390 px). No violation of impact
+//! Accessibility in a real browser: axe-core runs over every page (signed out for the sign-in
+//! page, then as an admin, who sees every other page) at a desk width (1366 px) and a phone
+//! width (390 px). No violation of impact
 //! serious or critical may remain; a lesser one fails too unless it is listed in [`ACCEPTED`]
 //! with its reason. At phone width no page, and no table in it, may scroll sideways.
 //!

@@ -71,6 +71,11 @@ db_test!(
             page.count("#chart-confirmations svg[role=img][aria-labelledby]"),
             1
         );
+        // The warehouse sees confirmations, not money.
+        let warehouse = app.browser_as("walter", Role::Warehouse).await;
+        let page = warehouse.get("/").await;
+        assert_eq!(figures(&page, "chart-confirmations")[29].1, "2");
+        assert_eq!(page.count("#chart-revenue"), 0);
 
         // Stored figures per quarter-hour, on this backend's SQL.
         let since = DayStart(time::OffsetDateTime::now_utc().date() - time::Duration::days(1));
