@@ -18,6 +18,7 @@ pub mod company;
 pub mod credit_notes;
 pub mod customers;
 pub mod faults;
+pub mod history;
 pub mod idempotency;
 pub mod invoices;
 pub mod migrate;

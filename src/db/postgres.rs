@@ -234,3 +234,8 @@ pub(super) async fn return_stock_for_order(
     .await?;
     Ok(())
 }
+
+/// The quarter-hour (Unix seconds / 900) of a TIMESTAMPTZ, for grouping.
+pub(super) fn quarter_of(column: &str) -> String {
+    format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 900) AS BIGINT)")
+}

@@ -269,3 +269,8 @@ pub(super) async fn return_stock_for_order(
     .await?;
     Ok(())
 }
+
+/// The quarter-hour (Unix seconds / 900) of a stored RFC 3339 UTC text time, for grouping.
+pub(super) fn quarter_of(column: &str) -> String {
+    format!("(CAST(strftime('%s', {column}) AS INTEGER) / 900)")
+}

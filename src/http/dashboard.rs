@@ -6,15 +6,18 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
+use super::charts::{self, Chart, Figure};
 use super::error::PageResult;
 use super::session::CurrentUser;
 use super::state::AppState;
 use super::stock::StockItem;
 use super::templates::Me;
 use super::templates::{datetime, render, units};
+use crate::db::history::DayStart;
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::products::ProductFilter;
-use crate::domain::{Permission, Role};
+use crate::domain::{Money, Permission, Role};
+use rust_decimal::Decimal;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(show_dashboard))
@@ -42,7 +45,14 @@ pub struct DashboardPage {
     pub gross_today: String,
     pub low: Vec<StockItem>,
     pub recent: Vec<RecentOrder>,
+    /// Confirmations per day over the last [`CHART_DAYS`] days.
+    pub confirmations_chart: Chart,
+    /// Invoiced (gross) per day, for roles that see money.
+    pub revenue_chart: Option<Chart>,
 }
+
+/// How many days the dashboard's charts cover, today included.
+pub const CHART_DAYS: u16 = 30;
 
 /// A role's first step: where the big button goes, and what it says.
 pub struct FirstStep {
@@ -80,6 +90,7 @@ impl FirstStep {
 
 async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
+    let show_money = user.role.can(Permission::ViewInvoices);
     // "Today" is the day in the display zone: from its local midnight on.
     let today = st.zone.today();
     let midnight = st.zone.day_start(today);
@@ -123,14 +134,65 @@ async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageRe
             created: datetime(r.created_at),
         })
         .collect();
+    let (confirmations_chart, revenue_chart) = day_charts(&st, show_money).await?;
     Ok(render(&DashboardPage {
         me: user.me(),
         first_step: FirstStep::of(user.role),
-        show_money: user.role.can(Permission::ViewInvoices),
+        show_money,
         today: today.to_string(),
         confirmed_today: units(count),
         gross_today: st.currency.cents(gross),
         low,
         recent,
+        confirmations_chart,
+        revenue_chart,
     }))
+}
+
+/// Confirmations (invoices issued) and revenue (gross invoiced, before credit notes) per day.
+async fn day_charts(st: &AppState, show_money: bool) -> PageResult<(Chart, Option<Chart>)> {
+    let days = charts::last_days(charts::day_of(time::OffsetDateTime::now_utc()), CHART_DAYS);
+    // One day more than shown: the quarter-hours are mapped to days afterwards, in whatever
+    // zone `day_of` counts them.
+    let since = DayStart(days[0] - time::Duration::days(1));
+    let rows = st.db.issued_by_quarter(since).await?;
+    let counts = charts::sum_per_day(
+        &days,
+        rows.iter().map(|r| (r.start(), Decimal::from(r.invoices))),
+    );
+    let figures = |values: Vec<Decimal>, show: &dyn Fn(Decimal) -> String| -> Vec<Figure> {
+        days.iter()
+            .zip(values)
+            .map(|(day, value)| Figure {
+                day: *day,
+                shown: show(value),
+                value,
+            })
+            .collect()
+    };
+    let show_count = |d: Decimal| units(i64::try_from(d).unwrap_or(i64::MAX));
+    let confirmations = charts::bars(
+        "chart-confirmations",
+        "Confirmations per day",
+        "Confirmed",
+        &figures(counts, &show_count),
+        show_count,
+    );
+    if !show_money {
+        return Ok((confirmations, None));
+    }
+    let gross = charts::sum_per_day(
+        &days,
+        rows.iter()
+            .map(|r| (r.start(), Decimal::new(r.gross_cents, 2))),
+    );
+    let show_money = |d: Decimal| st.currency.show(Money::round(d));
+    let revenue = charts::bars(
+        "chart-revenue",
+        "Revenue per day",
+        &format!("Invoiced ({})", st.currency.code),
+        &figures(gross, &show_money),
+        show_money,
+    );
+    Ok((confirmations, Some(revenue)))
 }

@@ -6,6 +6,7 @@ pub mod api;
 mod assets;
 mod audit;
 mod cancellation;
+mod charts;
 mod company;
 mod confirmation;
 mod credit_notes;

@@ -7,12 +7,14 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::charts::{self, Chart, Figure};
 use super::error::PageResult;
 use super::extract::{Query, page_number};
 use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
 use super::templates::{PAGE_SIZE, Pager, datetime, qs, render, units};
+use crate::db::history::DayStart;
 use crate::db::products::ProductFilter;
 use crate::domain::Permission;
 use crate::domain::Sku;
@@ -121,6 +123,8 @@ pub struct StockPage {
     pub entries: Vec<LedgerItem>,
     pub movements: String,
     pub pager: Pager,
+    /// Stock on hand at the end of each of the last days.
+    pub chart: Chart,
 }
 
 #[derive(Deserialize, Default)]
@@ -163,6 +167,7 @@ async fn show_stock(
             actor: r.actor,
         })
         .collect();
+    let chart = stock_chart(&st, product.id, product.reorder_level).await?;
     Ok(render(&StockPage {
         me: user.me(),
         can_receive: user.role.can(Permission::ReceiveStock),
@@ -174,7 +179,42 @@ async fn show_stock(
         entries,
         movements,
         pager,
+        chart,
     }))
+}
+
+/// Stock on hand at the end of each of the last [`super::dashboard::CHART_DAYS`] days.
+async fn stock_chart(st: &AppState, product_id: i64, reorder_level: i64) -> PageResult<Chart> {
+    let days = charts::last_days(
+        charts::day_of(time::OffsetDateTime::now_utc()),
+        super::dashboard::CHART_DAYS,
+    );
+    // One day more than shown, so the days can be counted in any zone (see `charts::day_of`).
+    let since = DayStart(days[0] - time::Duration::days(1));
+    let opening = st.db.balance_before(product_id, since).await?;
+    let changes = st.db.balance_by_quarter(product_id, since).await?;
+    let balances = charts::balance_per_day(
+        &days,
+        opening,
+        changes.iter().map(|r| (r.start(), r.balance)),
+    );
+    let figures: Vec<Figure> = days
+        .iter()
+        .zip(balances)
+        .map(|(day, b)| Figure {
+            day: *day,
+            value: b.into(),
+            shown: units(b),
+        })
+        .collect();
+    Ok(charts::steps(
+        "chart-stock",
+        "Stock on hand per day",
+        "On hand (end of day)",
+        &figures,
+        (reorder_level > 0).then(|| (reorder_level.into(), "Reorder level")),
+        |d| units(i64::try_from(d).unwrap_or(i64::MAX)),
+    ))
 }
 
 /// A form's SKU field: the parsed SKU, or the message to show beside the field. The action

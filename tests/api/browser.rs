@@ -275,7 +275,7 @@ impl Browser {
         el.text().await.unwrap()
     }
 
-    async fn screenshot(&self, name: &str) -> String {
+    pub(crate) async fn screenshot(&self, name: &str) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
@@ -287,7 +287,7 @@ impl Browser {
 /// A fresh orderdesk with one draft (3 of A, 2 of B), its id, and the served base URL.
 pub(crate) struct Scene {
     pub(crate) app: TestApp,
-    order: i64,
+    pub(crate) order: i64,
     servers: Vec<Server>,
     pub(crate) base: String,
 }
