@@ -95,6 +95,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ApiTokenAction,
     },
+    /// Copy an SQLite database to FILE while servers keep running (online and consistent),
+    /// then check the copy. For PostgreSQL it prints the pg_dump command to use.
+    Backup {
+        /// Where to write the copy; an existing file is kept unless --force.
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Delete idempotency keys older than the retention period, in batches.
     PurgeKeys {
         /// Keep keys this many days.
@@ -368,6 +377,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             require_schema(&db).await?;
             api_token_command(&db, action).await
         }
+        Command::Backup { file, force } => {
+            let db = connect_existing(&cli.db).await?;
+            require_schema(&db).await?;
+            backup_command(&db, &cli.db, &file, force).await
+        }
         Command::PurgeKeys { days } => {
             let db = connect_existing(&cli.db).await?;
             require_schema(&db).await?;
@@ -380,6 +394,77 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `orderdesk backup FILE`: see README "Backup and restore".
+async fn backup_command(
+    db: &Db,
+    args: &DbArgs,
+    file: &std::path::Path,
+    force: bool,
+) -> Result<ExitCode, String> {
+    if db.backend() == crate::db::Backend::Postgres {
+        return Err(format!(
+            "orderdesk backs up SQLite files only; for PostgreSQL use its own tools, for example:\n  \
+             pg_dump --format=custom --file {} '{}'\n(restore with pg_restore into an empty database, \
+             then run `orderdesk check`; see README \"Backup and restore\")",
+            file.display(),
+            crate::db::redact_url(&args.database_url)
+        ));
+    }
+    if file.exists() {
+        if !force {
+            return Err(format!(
+                "{} exists already: choose another name, or add --force to replace it",
+                file.display()
+            ));
+        }
+        std::fs::remove_file(file)
+            .map_err(|e| format!("cannot replace {}: {e}", file.display()))?;
+    }
+    let source_size = crate::db::sqlite_file(&args.database_url)
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len());
+    // Progress for large files: the copy's size against the source's, once a second.
+    let watched = file.to_path_buf();
+    let progress = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let written = std::fs::metadata(&watched).map_or(0, |m| m.len());
+            eprintln!(
+                "backup: {:.1} MB of about {:.1} MB written",
+                written as f64 / 1e6,
+                source_size as f64 / 1e6
+            );
+        }
+    });
+    let copied = db.backup_sqlite_to(file).await;
+    progress.abort();
+    copied.map_err(|e| format!("backup to {} failed: {e}", file.display()))?;
+    // The copy must be a database that passes the same check as the original.
+    let copy = DbArgs {
+        database_url: format!("sqlite:{}", file.display()),
+        ..args.clone()
+    };
+    let copy = connect_existing(&copy).await?;
+    let violations = copy.check_invariants().await.map_err(|e| e.to_string())?;
+    copy.close().await;
+    if !violations.is_empty() {
+        return Err(format!(
+            "the copy at {} does not pass `orderdesk check` ({} violations): do not rely on it",
+            file.display(),
+            violations.len()
+        ));
+    }
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    println!(
+        "backup written to {} ({:.1} MB) and checked: all invariants hold",
+        file.display(),
+        size as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {

@@ -325,6 +325,21 @@ impl Db {
         tx.commit().await
     }
 
+    /// Write a consistent copy of an SQLite database to `file` (`VACUUM INTO`: it reads one
+    /// snapshot while writers go on, and the copy is compact). Not for PostgreSQL (pg_dump).
+    pub async fn backup_sqlite_to(&self, file: &std::path::Path) -> DbResult<()> {
+        let Pools::Sqlite { read, .. } = &self.pools else {
+            return Err(DbError::Connect(
+                "a PostgreSQL database is backed up with pg_dump".into(),
+            ));
+        };
+        sqlx::query("VACUUM INTO $1")
+            .bind(file.to_string_lossy().into_owned())
+            .execute(read)
+            .await?;
+        Ok(())
+    }
+
     /// Cheap liveness probe of the database.
     pub async fn ping(&self) -> DbResult<()> {
         on_pool!(self, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ()))?;

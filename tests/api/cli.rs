@@ -313,3 +313,28 @@ fn sigterm_drains_with_readyz_503_then_exits_cleanly() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+#[test]
+fn a_backup_is_checked_refuses_to_overwrite_and_restores_to_a_working_desk() {
+    let dir = std::env::temp_dir().join(format!("od_cli_backup_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let live = format!("sqlite:{}", dir.join("desk.db").display());
+    let copy_path = dir.join("copy.db");
+    let copy = copy_path.to_str().unwrap();
+    let (ok, out) = orderdesk(&live, &["demo"], None);
+    assert!(ok, "{out}");
+    let (ok, out) = orderdesk(&live, &["backup", copy], None);
+    assert!(ok && out.contains("all invariants hold"), "{out}");
+    // Never over an existing file without --force.
+    let (ok, out) = orderdesk(&live, &["backup", copy], None);
+    assert!(!ok && out.contains("--force"), "{out}");
+    let (ok, out) = orderdesk(&live, &["backup", copy, "--force"], None);
+    assert!(ok, "{out}");
+    // The copy is a working database: it checks, and its users and documents are there.
+    let restored = format!("sqlite:{copy}");
+    let (ok, out) = orderdesk(&restored, &["check"], None);
+    assert!(ok && out.contains("all invariants hold"), "{out}");
+    let (ok, out) = orderdesk(&restored, &["user", "list"], None);
+    assert!(ok && out.contains("clerk"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
