@@ -17,5 +17,6 @@ mod forms;
 mod fuzz;
 mod json_api;
 mod master_data;
+mod order_entry;
 mod pages;
 mod receipts;
