@@ -139,7 +139,8 @@ const initPicker = (input) => {
   };
   const ask = async () => {
     const typed = input.value.trim();
-    if (typed.length < 2) { items = []; close(); return; }
+    // The server searches from three characters on (a shorter text is an exact SKU only).
+    if (typed.length < 3) { items = []; close(); return; }
     const mine = ++asked;
     try {
       const res = await fetch(`${input.dataset.picker}?q=${encodeURIComponent(typed)}`, {

@@ -5,9 +5,11 @@
 //! The SQL differs per backend and lives here, one constant per backend, so both stay side by
 //! side. SQLite answers from FTS5 trigram tables (`remove_diacritics`), PostgreSQL from pg_trgm
 //! GIN indexes over `orderdesk_fold(..)` (lower + unaccent); see migration 0007. Both need at
-//! least three characters to use the index: a shorter search (one or two characters) is a
-//! plain case-insensitive LIKE that walks the table in display order and stops at the limit,
-//! and on SQLite it does not fold accents.
+//! least three characters to use the index. Products are searched from three characters on
+//! (a shorter text names a product only as its exact SKU, see `ops::entry`): one or two
+//! characters would walk the whole catalogue for a rare pair. Customers and order references
+//! (small, or searched by the list pages as before) take a shorter text as a plain
+//! case-insensitive LIKE, which on SQLite does not fold accents.
 
 use super::customers::like_pattern;
 use super::products::ProductRow;
@@ -50,19 +52,20 @@ macro_rules! product_columns {
     };
 }
 
+// A search sorts at most 1000 matches. A word every product has ("paper" in a paper shop)
+// would otherwise sort the whole catalogue for ten lines: past 1000 matches the ten shown are
+// the first by SKU among the first 1000 found (all true matches), and the clerk types more to
+// narrow them. Whether one, several or none match is always exact.
 const PRODUCTS_SQLITE_FTS: &str = concat!(
     product_columns!(),
-    "WHERE p.active AND p.id IN (SELECT rowid FROM product_search WHERE product_search MATCH $1) \
-     ORDER BY p.sku LIMIT $2"
-);
-const PRODUCTS_SQLITE_LIKE: &str = concat!(
-    product_columns!(),
-    "WHERE p.active AND (LOWER(p.sku) LIKE $1 OR LOWER(p.name) LIKE $1) ORDER BY p.sku LIMIT $2"
+    "WHERE p.active AND p.id IN (SELECT rowid FROM product_search WHERE product_search MATCH $1 \
+     LIMIT 1000) ORDER BY p.sku LIMIT $2"
 );
 const PRODUCTS_POSTGRES: &str = concat!(
+    "SELECT * FROM (",
     product_columns!(),
     "WHERE p.active AND orderdesk_fold(p.sku || ' ' || p.name) LIKE '%' || orderdesk_fold($1) || '%' \
-     ORDER BY p.sku LIMIT $2"
+     LIMIT 1000) p ORDER BY p.sku LIMIT $2"
 );
 
 /// The condition "customer `id` matches `$n`", per backend and needle, for the customer list
@@ -94,20 +97,24 @@ pub(crate) fn reference_match(backend: Backend, needle: &Needle) -> &'static str
 
 impl Db {
     /// Active products whose SKU or name contains `q` (case- and accent-insensitive), by SKU,
-    /// at most `limit`: what an order line may be added with.
+    /// at most `limit`: what an order line may be added with. Empty for a text of fewer than
+    /// three characters.
     pub async fn search_active_products(&self, q: &str, limit: i64) -> DbResult<Vec<ProductRow>> {
         let needle = Needle::new(self.backend(), q);
-        if needle.value.is_empty() || needle.value == "%%" {
+        if !needle.indexed {
             return Ok(Vec::new());
         }
-        let sql = match (self.backend(), needle.indexed) {
-            (Backend::Sqlite, true) => PRODUCTS_SQLITE_FTS,
-            (Backend::Sqlite, false) => PRODUCTS_SQLITE_LIKE,
-            (Backend::Postgres, _) => PRODUCTS_POSTGRES,
+        let sql = match self.backend() {
+            Backend::Sqlite => PRODUCTS_SQLITE_FTS,
+            Backend::Postgres => PRODUCTS_POSTGRES,
         };
+        // Not a kept prepared statement: PostgreSQL then plans each search for its text (a word
+        // every product has reads the table in order, a rare one asks the trigram index),
+        // where a generic plan would take the index for every text.
         Ok(on_pool!(self, c => sqlx::query_as::<_, ProductRow>(sql)
             .bind(&needle.value)
             .bind(limit)
+            .persistent(false)
             .fetch_all(c)
             .await)?)
     }
