@@ -35,12 +35,12 @@ const CHROMIUM_FLAGS: &[&str] = &[
 type Seen = Arc<Mutex<Vec<String>>>;
 
 /// One orderdesk server on a loopback port, counting the requests it sees.
-struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     seen: Seen,
 }
 
-async fn serve(router: Router) -> Server {
+pub(crate) async fn serve(router: Router) -> Server {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let router = router.layer(axum::middleware::from_fn(
@@ -89,8 +89,8 @@ fn count(seen: &Seen, what: &str) -> usize {
 }
 
 /// chromedriver and one Chromium session; both end when this is dropped.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: TempDir,
 }
@@ -126,7 +126,7 @@ fn chromedriver() -> Option<String> {
 }
 
 /// Start a browser, or `None` (with a loud message) when chromedriver is missing outside CI.
-async fn browser(javascript: bool) -> Option<Browser> {
+pub(crate) async fn browser(javascript: bool) -> Option<Browser> {
     let Some(driver_bin) = chromedriver() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -188,7 +188,7 @@ async fn browser(javascript: bool) -> Option<Browser> {
 
 impl Browser {
     /// Type into the element `css`.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -210,7 +210,7 @@ impl Browser {
     }
 
     /// Wait (at most 15 s) until the element `css` is on the page.
-    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(15))
@@ -264,7 +264,7 @@ impl Browser {
     }
 
     /// Wait for the receipt and return its invoice number.
-    async fn receipt_number(&self) -> String {
+    pub(crate) async fn receipt_number(&self) -> String {
         let el = self
             .client
             .wait()
@@ -275,7 +275,7 @@ impl Browser {
         el.text().await.unwrap()
     }
 
-    async fn screenshot(&self, name: &str) -> String {
+    pub(crate) async fn screenshot(&self, name: &str) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
@@ -661,10 +661,13 @@ async fn browser_double_clicks_on_add_line_and_new_order_do_it_once() {
     .await;
     b.wait_for("#add-line").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // PAPER-A4 is on the order already (3): the add merges into its line, once.
+    let lines = s.app.db.order_lines(s.order).await.unwrap();
+    assert_eq!(lines.len(), 2, "no second line of the same product");
     assert_eq!(
-        s.app.db.order_lines(s.order).await.unwrap().len(),
-        3,
-        "one line added"
+        (lines[0].sku.as_str(), lines[0].quantity),
+        ("PAPER-A4", 8),
+        "5 added once"
     );
 
     b.client

@@ -9,6 +9,7 @@ mod api_tokens;
 mod audit_log;
 mod audit_session;
 mod browser;
+mod browser_entry;
 mod cli;
 mod concurrency;
 mod confirm;
