@@ -15,10 +15,10 @@ cd "$(dirname "$0")/.."
 C=16
 if [ -n "${QUICK:-}" ]; then
   ORDERS=1000; HOT=600; REPLAY=5000; STORM=200; PAGES=50000; PRODUCTS=20000; PAGE_REQ=30
-  EVENTS=50000; AUDIT_REQ=50
+  EVENTS=50000; AUDIT_REQ=50; SEARCH_REQ=300
 else
   ORDERS=4000; HOT=2000; REPLAY=20000; STORM=1000; PAGES=1000000; PRODUCTS=100000; PAGE_REQ=200
-  EVENTS=1000000; AUDIT_REQ=500
+  EVENTS=1000000; AUDIT_REQ=500; SEARCH_REQ=2000
 fi
 
 work=$(mktemp -d)
@@ -85,6 +85,7 @@ run "$SQLITE" hot --orders "$HOT"
 run "$SQLITE" healthz --requests "$REPLAY"
 run "$SQLITE" replay --requests "$REPLAY"
 run "$SQLITE" big --orders 5 --lines 500
+run "$SQLITE" search --requests "$SEARCH_REQ"
 stop_servers
 
 LABEL="PostgreSQL, 1 server"
@@ -94,6 +95,7 @@ run "$PG" hot --orders "$HOT"
 run "$PG" healthz --requests "$REPLAY"
 run "$PG" replay --requests "$REPLAY"
 run "$PG" big --orders 5 --lines 500
+run "$PG" search --requests "$SEARCH_REQ"
 stop_servers
 
 LABEL="PostgreSQL, 3 servers"

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::search::{Needle, customer_match};
 use super::{Db, DbResult, Tx, now, on_pool, on_tx};
 
 #[derive(Debug, Clone, FromRow)]
@@ -34,8 +35,8 @@ pub struct NewCustomer<'a> {
 }
 
 impl Db {
-    /// Customers whose code or name contains `q` (case-insensitive), by name, at most `limit`;
-    /// inactive ones too unless `active_only`.
+    /// Customers whose code or name contains `q` (case- and accent-insensitive), by name, at
+    /// most `limit`; inactive ones too unless `active_only`.
     pub async fn search_customers(
         &self,
         q: &str,
@@ -43,20 +44,21 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> DbResult<Vec<CustomerRow>> {
-        let pattern = like_pattern(q);
-        Ok(
-            on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(select_customers!(
-            "WHERE ($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) AND ($5 = FALSE OR active) \
-             ORDER BY name, id LIMIT $3 OFFSET $4"
-        ))
-        .bind(q.trim())
-        .bind(&pattern)
-        .bind(limit)
-        .bind(offset)
-        .bind(active_only)
-        .fetch_all(c)
-        .await)?,
-        )
+        let needle = Needle::new(self.backend(), q);
+        let sql = format!(
+            "SELECT id, code, name, address, vat_id, active FROM customers \
+             WHERE ($1 = '' OR {}) AND ($5 = FALSE OR active) \
+             ORDER BY name, id LIMIT $3 OFFSET $4",
+            customer_match(self.backend(), &needle).replace("$N", "$2")
+        );
+        Ok(on_pool!(self, c => sqlx::query_as::<_, CustomerRow>(&sql)
+            .bind(q.trim())
+            .bind(&needle.value)
+            .bind(limit)
+            .bind(offset)
+            .bind(active_only)
+            .fetch_all(c)
+            .await)?)
     }
 
     pub async fn find_customer_by_code(&self, code: &str) -> DbResult<Option<CustomerRow>> {

@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod orders;
 mod postgres;
 pub mod products;
+pub mod search;
 mod settings;
 mod sqlite;
 pub mod stock;

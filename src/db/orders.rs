@@ -3,7 +3,8 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::customers::{CustomerRow, like_pattern};
+use super::customers::CustomerRow;
+use super::search::{Needle, customer_match, reference_match};
 use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx, per_backend};
 use crate::domain::OrderStatus;
 
@@ -60,32 +61,28 @@ pub enum Cursor {
     After(i64),
 }
 
-/// The order list query up to its ORDER BY; `$search` adds the search condition. Parameters:
-/// $1 status or '', $2/$3 the id window, $4 an order number, $5 a LIKE pattern for the
-/// customer, $6 a lower-cased reference, $7 the limit.
-macro_rules! order_list {
-    ($search:expr) => {
-        concat!(
-            "SELECT o.id, c.name AS customer_name, o.status, o.reference, o.created_at, \
-                    (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) AS line_count, \
-                    i.number AS invoice_number, i.gross_cents \
-             FROM orders o JOIN customers c ON c.id = o.customer_id \
-             LEFT JOIN invoices i ON i.order_id = o.id \
-             WHERE ($1 = '' OR o.status = $1) AND o.id < $2 AND o.id > $3 ",
-            $search
-        )
-    };
-}
+/// The order list query up to its ORDER BY; the search condition follows. Parameters: $1
+/// status or '', $2/$3 the id window, $4 an order number, $5 the search needle, $6 the limit.
+const ORDER_LIST: &str = "SELECT o.id, c.name AS customer_name, o.status, o.reference, o.created_at, \
+            (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) AS line_count, \
+            i.number AS invoice_number, i.gross_cents \
+     FROM orders o JOIN customers c ON c.id = o.customer_id \
+     LEFT JOIN invoices i ON i.order_id = o.id \
+     WHERE ($1 = '' OR o.status = $1) AND o.id < $2 AND o.id > $3 ";
 
-/// Search by order number, customer name or code (a small table searched first), or the exact
-/// customer reference: each branch uses an index, so a million orders stay fast.
-macro_rules! order_search {
-    () => {
+/// Search by order number, customer name or code (a small table searched first), or a
+/// substring of the customer reference: each branch uses an index (see `search`), so a million
+/// orders stay fast. `$N` is the needle.
+fn order_search(backend: super::Backend, needle: &Needle) -> String {
+    format!(
         "AND o.id IN (SELECT $4 UNION ALL \
            SELECT o2.id FROM orders o2 WHERE o2.customer_id IN \
-             (SELECT id FROM customers WHERE LOWER(name) LIKE $5 OR LOWER(code) LIKE $5) \
-           UNION ALL SELECT o3.id FROM orders o3 WHERE LOWER(o3.reference) = $6)"
-    };
+             (SELECT id FROM customers WHERE {}) \
+           UNION ALL SELECT o3.id FROM orders o3 WHERE {})",
+        customer_match(backend, needle),
+        reference_match(backend, needle)
+    )
+    .replace("$N", "$5")
 }
 
 /// Filters of the order list.
@@ -93,7 +90,7 @@ macro_rules! order_search {
 pub struct OrderFilter {
     /// One status, or all.
     pub status: Option<OrderStatus>,
-    /// Customer name or code, or an order number.
+    /// Customer name or code, a part of the reference, or an order number.
     pub q: String,
 }
 
@@ -114,19 +111,20 @@ impl Db {
             Cursor::Before(b) => (b, 0, false),
             Cursor::After(a) => (i64::MAX, a, true),
         };
-        let sql = match (q.is_empty(), ascending) {
-            (true, false) => concat!(order_list!(""), " ORDER BY o.id DESC LIMIT $7"),
-            (true, true) => concat!(order_list!(""), " ORDER BY o.id ASC LIMIT $7"),
-            (false, false) => concat!(order_list!(order_search!()), " ORDER BY o.id DESC LIMIT $7"),
-            (false, true) => concat!(order_list!(order_search!()), " ORDER BY o.id ASC LIMIT $7"),
+        let needle = Needle::new(self.backend(), q);
+        let search = if q.is_empty() {
+            String::new()
+        } else {
+            order_search(self.backend(), &needle)
         };
-        let mut rows = on_pool!(self, c => sqlx::query_as::<_, OrderListRow>(sql)
+        let direction = if ascending { "ASC" } else { "DESC" };
+        let sql = format!("{ORDER_LIST}{search} ORDER BY o.id {direction} LIMIT $6");
+        let mut rows = on_pool!(self, c => sqlx::query_as::<_, OrderListRow>(&sql)
             .bind(filter.status.map_or("", OrderStatus::as_str))
             .bind(below)
             .bind(above)
             .bind(id)
-            .bind(like_pattern(q))
-            .bind(q.to_lowercase())
+            .bind(&needle.value)
             .bind(limit + 1)
             .fetch_all(c)
             .await)?;
@@ -237,6 +235,50 @@ pub async fn insert_line(
     .bind(quantity)
     .fetch_one(c)
     .await)?)
+}
+
+/// The order's first line of `product_id`, as (line id, quantity), if it has one.
+pub async fn line_of_product(
+    tx: &mut Tx,
+    order_id: i64,
+    product_id: i64,
+) -> DbResult<Option<(i64, i64)>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, (i64, i64)>(
+        "SELECT id, quantity FROM order_lines WHERE order_id = $1 AND product_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// One line of the order with its product's SKU, as (quantity, SKU), if it exists.
+pub async fn line(tx: &mut Tx, order_id: i64, line_id: i64) -> DbResult<Option<(i64, String)>> {
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, (i64, String)>(
+        "SELECT l.quantity, p.sku FROM order_lines l JOIN products p ON p.id = l.product_id \
+         WHERE l.id = $1 AND l.order_id = $2",
+    )
+    .bind(line_id)
+    .bind(order_id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// Set one line's quantity; false when the order has no such line.
+pub async fn set_line_quantity(
+    tx: &mut Tx,
+    order_id: i64,
+    line_id: i64,
+    quantity: i64,
+) -> DbResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query("UPDATE order_lines SET quantity = $3 WHERE id = $1 AND order_id = $2")
+        .bind(line_id)
+        .bind(order_id)
+        .bind(quantity)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }
 
 /// Insert several lines of (product id, quantity) in a few multi-row statements.

@@ -1,4 +1,11 @@
 //! The new-order form and creating an order (idempotent like every form).
+//!
+//! One form holds the customer search, the customer list and the reference, so a search never
+//! loses a typed reference. Without JavaScript the search is submitted with the form: when the
+//! search text differs from the one the list was made for (`shown`), the submit is a search
+//! (the page again, reference kept, nothing claimed); otherwise it creates the order. With
+//! JavaScript the list follows the typing (`/orders/customer-search`). A search that leaves
+//! exactly one customer preselects it.
 
 use askama::Template;
 use axum::extract::State;
@@ -39,6 +46,9 @@ pub struct NewOrderPage {
     pub me: Option<Me>,
     pub q: String,
     pub customers: Vec<CustomerChoice>,
+    /// The id of the field that takes the focus: after a search the reference when one
+    /// customer is left (preselected), the list when several, the search when none.
+    pub focus: &'static str,
     pub reference: String,
     pub token: String,
     pub customer_error: Option<String>,
@@ -68,7 +78,19 @@ async fn new_order_page(
     reference_error: Option<String>,
 ) -> PageResult<NewOrderPage> {
     let rows = st.db.search_customers(q, true, PICKER_SIZE, 0).await?;
+    // One match left by a search is the customer meant.
+    let selected = match (selected, rows.as_slice()) {
+        (None, [only]) if !q.trim().is_empty() => Some(only.id),
+        (selected, _) => selected,
+    };
+    let focus = match rows.as_slice() {
+        [] => "q",
+        [_] if selected.is_some() => "reference",
+        _ if q.trim().is_empty() => "q",
+        _ => "customer_id",
+    };
     Ok(NewOrderPage {
+        focus,
         me: user.me(),
         q: q.to_string(),
         customers: rows
@@ -92,6 +114,11 @@ pub struct CreateForm {
     customer_id: String,
     #[serde(default)]
     reference: String,
+    /// The customer search as typed, and the search the list on the page was made for.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    shown: String,
 }
 
 pub async fn create_order(
@@ -100,6 +127,22 @@ pub async fn create_order(
     form: TokenForm<CreateForm>,
 ) -> PageResult<Response> {
     user.require(CreateOrder::PERMISSION)?;
+    if form.data.q.trim() != form.data.shown.trim() {
+        // A search (Enter in the search field, or the Search button): the page again with the
+        // list for it, the reference kept, the token unused.
+        let mut page = new_order_page(
+            &st,
+            &user,
+            form.data.q.trim(),
+            None,
+            form.data.reference.clone(),
+            None,
+            None,
+        )
+        .await?;
+        page.token = form.token.clone();
+        return Ok(render(&page));
+    }
     let claim = match st
         .claim_form(&user, CreateOrder::scope_for(), &form)
         .await?
@@ -130,7 +173,7 @@ pub async fn create_order(
             };
             let shown = |created: &OrderCreated| paths::order(created.order_id);
             match st.submit_then(claim, action, paths::ORDERS, shown).await {
-                Ok(done) => return Ok(done.into_response()),
+                Ok(done) => return Ok(done.flash(&st, &user, "Order created.")),
                 Err(Refusal {
                     error: Error::Invalid(invalid),
                     ..
@@ -149,7 +192,7 @@ pub async fn create_order(
     let mut page = new_order_page(
         &st,
         &user,
-        "",
+        form.data.shown.trim(),
         customer_id,
         reference,
         customer_error,
@@ -160,4 +203,29 @@ pub async fn create_order(
     // stays protected against double-clicks.
     page.token = form.token;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(serde::Serialize)]
+pub struct CustomerItem {
+    id: i64,
+    label: String,
+}
+
+/// Active customers matching `q`, for the script that filters the list as the clerk types.
+pub async fn search_customers(
+    State(st): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<NewQuery>,
+) -> PageResult<Response> {
+    user.require(Permission::EditOrders)?;
+    let q: String = query.q.chars().take(80).collect();
+    let rows = st.db.search_customers(&q, true, PICKER_SIZE, 0).await?;
+    let items: Vec<CustomerItem> = rows
+        .into_iter()
+        .map(|c| CustomerItem {
+            id: c.id,
+            label: format!("{} ({})", c.name, c.code),
+        })
+        .collect();
+    Ok(axum::Json(items).into_response())
 }

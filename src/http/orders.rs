@@ -6,10 +6,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
-use super::extract::Id;
-use super::new_order::{create_order, new_order};
+use super::extract::{Id, Query};
+use super::new_order::{create_order, new_order, search_customers};
 use super::order_list::list_orders;
 use super::session::CurrentUser;
 use super::state::AppState;
@@ -20,12 +21,13 @@ use crate::db::orders::OrderRow;
 use crate::domain::OrderStatus;
 use crate::domain::{Permission, ShortLine};
 use crate::ops::documents;
-use crate::ops::{AddLine, CancelOrder, ConfirmOrder, RemoveLine};
+use crate::ops::{AddLine, CancelOrder, ChangeLine, ConfirmOrder, RemoveLine};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orders", get(list_orders).post(create_order))
         .route("/orders/new", get(new_order))
+        .route("/orders/customer-search", get(search_customers))
         .route("/orders/{id}", get(show_order))
 }
 
@@ -40,6 +42,24 @@ pub struct LineItem {
     pub in_stock: String,
     pub short: bool,
     pub remove_token: String,
+    /// The quantity form of a draft's line: its token, what was typed after a refusal, and
+    /// why it was refused.
+    pub change_token: String,
+    pub quantity_input: String,
+    pub quantity_error: Option<String>,
+    /// How much stock is missing for this line now (0: stock covers it). A hint before
+    /// Confirm; the confirmation transaction still decides.
+    pub short_by: i64,
+    /// The id of the line's quantity field: `line-N`.
+    pub field_id: String,
+}
+
+/// A product offered when the typed text matched several.
+pub struct Choice {
+    pub sku: String,
+    pub name: String,
+    pub price: String,
+    pub stock: String,
 }
 
 /// What the add-line form shows again after a refused submit.
@@ -50,6 +70,10 @@ pub struct AddLineForm {
     pub quantity: String,
     pub sku_error: Option<String>,
     pub quantity_error: Option<String>,
+    /// The products to choose from when the text matched several.
+    pub choices: Vec<Choice>,
+    /// More matched than are listed.
+    pub more: bool,
 }
 
 /// The cancel form of an order page, as the user's role and the order's state allow it.
@@ -101,19 +125,51 @@ pub struct OrderPage {
     pub revision: i64,
     pub confirm_token: String,
     pub shortages: Vec<ShortLine>,
+    /// The draft's lines stock does not cover now, shown before Confirm.
+    pub short_now: Vec<LineItem>,
+    /// The id of the field that takes the focus when the page opens (`sku`, `quantity`,
+    /// `choice`, `line-N`), or empty.
+    pub focus: String,
     pub notice: Option<String>,
     pub history: Vec<HistoryItem>,
     pub cancel: CancelForm,
     pub cancelled: Option<Cancelled>,
 }
 
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    /// Where the focus goes: `sku` after a line was added, `line-N` after line N changed.
+    #[serde(default)]
+    focus: String,
+}
+
+impl OrderPage {
+    /// The units missing over all lines stock does not cover now.
+    pub fn short_total(&self) -> String {
+        units(self.short_now.iter().map(|l| l.short_by).sum())
+    }
+}
+
 async fn show_order(
     State(st): State<AppState>,
     user: CurrentUser,
     Id(id): Id,
+    Query(query): Query<ShowQuery>,
 ) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
-    let page = order_page(&st, &user, id, AddLineForm::default(), Vec::new(), None).await?;
+    let mut page = order_page(&st, &user, id, AddLineForm::default(), Vec::new(), None).await?;
+    let known = query.focus == "sku"
+        || query
+            .focus
+            .strip_prefix("line-")
+            .and_then(|n| n.parse::<i64>().ok())
+            .is_some_and(|n| page.lines.iter().any(|l| l.id == n));
+    if known && page.editable {
+        page.focus = query.focus;
+    } else if page.editable && page.lines.is_empty() {
+        // A fresh draft (just created): the first line comes next.
+        page.focus = "sku".to_string();
+    }
     Ok(render(&page))
 }
 
@@ -140,13 +196,36 @@ pub async fn order_page(
         .ok_or_else(|| PageError::NotFound(format!("There is no order {id}.")))?;
     let short_skus: Vec<&str> = shortages.iter().map(|s| s.sku.as_str()).collect();
     let removable = status.is_editable() && user.role.can(Permission::EditOrders);
+    // The demand per product over the whole draft (older orders may hold a product on two
+    // lines), against its stock now.
+    let mut demand: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for l in &doc.lines {
+        *demand.entry(l.sku.as_str()).or_default() += l.quantity;
+    }
+    let short_by: Vec<i64> = doc
+        .lines
+        .iter()
+        .map(|l| {
+            let missing = demand.get(l.sku.as_str()).copied().unwrap_or(0) - l.on_hand;
+            if status.is_editable() {
+                missing.clamp(0, l.quantity)
+            } else {
+                0
+            }
+        })
+        .collect();
     let cur = &st.currency;
-    let lines = doc
+    let lines: Vec<LineItem> = doc
         .lines
         .into_iter()
-        .map(|l| LineItem {
+        .zip(short_by)
+        .map(|(l, short_by)| LineItem {
             id: l.id,
             short: short_skus.contains(&l.sku.as_str()),
+            quantity_input: l.quantity.to_string(),
+            field_id: format!("line-{}", l.id),
+            quantity_error: None,
+            short_by,
             sku: l.sku,
             name: l.name,
             quantity: units(l.quantity),
@@ -159,6 +238,32 @@ pub async fn order_page(
             } else {
                 String::new()
             },
+            change_token: if removable {
+                st.idem.issue(user.id, &ChangeLine::scope_for(id))
+            } else {
+                String::new()
+            },
+        })
+        .collect();
+    let short_now = lines
+        .iter()
+        .filter(|l| l.short_by > 0)
+        .map(|l| LineItem {
+            id: l.id,
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            quantity: l.quantity.clone(),
+            in_stock: l.in_stock.clone(),
+            short_by: l.short_by,
+            short: l.short,
+            unit_price: String::new(),
+            tax_rate: String::new(),
+            net: String::new(),
+            remove_token: String::new(),
+            change_token: String::new(),
+            quantity_input: String::new(),
+            quantity_error: None,
+            field_id: l.field_id.clone(),
         })
         .collect();
     let t = doc.totals;
@@ -168,6 +273,16 @@ pub async fn order_page(
     if editable && add.token.is_empty() {
         add.token = st.idem.issue(user.id, &AddLine::scope_for(id));
     }
+    // After a refused add the focus goes to the field in error (or the first choice).
+    let focus = if !add.choices.is_empty() {
+        "choice"
+    } else if add.sku_error.is_some() {
+        "sku"
+    } else if add.quantity_error.is_some() {
+        "quantity"
+    } else {
+        ""
+    };
     let cancel_kind = match status {
         OrderStatus::Draft if user.role.can(Permission::EditOrders) => "draft",
         OrderStatus::Confirmed if user.role.can(Permission::CreditInvoices) => "credit",
@@ -233,6 +348,8 @@ pub async fn order_page(
             String::new()
         },
         shortages,
+        short_now,
+        focus: focus.to_string(),
         notice,
         cancel,
         cancelled,

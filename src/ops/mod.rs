@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod company;
 pub mod confirm;
 pub mod documents;
+pub mod entry;
 pub mod master;
 pub mod orders;
 pub mod receipts;
@@ -23,7 +24,8 @@ pub use master::{
     SetProductActive, UpdateCustomer, UpdateProduct,
 };
 pub use orders::{
-    AddLine, CreateOrder, CustomerRef, LineAdded, LineRemoved, NewLine, OrderCreated, RemoveLine,
+    AddLine, ChangeLine, CreateOrder, CustomerRef, LineAdded, LineChanged, LineRemoved, NewLine,
+    OrderCreated, RemoveLine,
 };
 pub use receipts::{GoodsReceived, ReceiveGoods};
 pub use users::{AddUser, DisableUser, SetPassword, UserAdded, UserDisabled, add_user};

@@ -172,10 +172,20 @@ db_test!(
             .await;
         }
         let order: i64 = order_path.rsplit('/').next().unwrap().parse().unwrap();
-        let line = app.db.order_lines(order).await.unwrap()[1].id;
+        // The second add of the same product merged into the first line; remove that line
+        // and add the product once more, so the order still has a line to confirm.
+        let line = app.db.order_lines(order).await.unwrap()[0].id;
         let remove = format!("tr[data-line=\"{line}\"] form");
         let remove_action = format!("{order_path}/lines/{line}/delete");
         submit(clerk, &order_path, &remove, &remove_action, &[]).await;
+        submit(
+            clerk,
+            &order_path,
+            "form#add-line",
+            &lines,
+            &[("sku", "GLUE-1"), ("quantity", "1")],
+        )
+        .await;
         let form = app.confirm_form(order).await;
         assert_eq!(
             app.confirm(order, &form).await.status,

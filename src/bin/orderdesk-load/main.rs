@@ -10,6 +10,7 @@
 mod client;
 mod data;
 mod scenarios;
+mod search;
 mod stats;
 
 use std::process::ExitCode;
@@ -93,6 +94,13 @@ enum Scenario {
         orders: i64,
         /// Requests per page measured.
         #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
+    /// The product picker's search (run with `--products 100000`): C clerks, one row per kind
+    /// of text typed.
+    Search {
+        /// Requests per kind of text, C at a time.
+        #[arg(long, default_value_t = 2000)]
         requests: usize,
     },
     /// The audit log with a large history: first page, each filter, a week, a deep page.
@@ -193,6 +201,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Scenario::Pages { orders, requests } => return pages(&ctx, orders, requests).await,
         Scenario::Audit { events, requests } => return audit(&ctx, events, requests).await,
+        Scenario::Search { requests } => return search::search(&ctx, requests).await,
     };
     check(&ctx.db).await?;
     print_row(&ctx, name, &summary, &note);

@@ -34,7 +34,7 @@ fn progress(name: &'static str, done: Arc<AtomicUsize>, total: usize, stop: Arc<
 
 /// Run `work(i)` for i in 0..total on `concurrency` workers (each with its own signed-in clerk);
 /// returns the latency samples each call reported and the wall time.
-async fn drive<F, Fut>(
+pub(crate) async fn drive<F, Fut>(
     ctx: &Ctx,
     name: &'static str,
     total: usize,

@@ -147,6 +147,11 @@ pub async fn create_order(
 }
 
 /// Add a line to a draft order.
+///
+/// `sku` is an exact SKU (case-insensitive); the API never guesses from part of a SKU or name,
+/// as the order page does for a clerk. A product already on the order is merged into its line:
+/// the quantities add up, and the answer lists the same lines as before. Like every POST it
+/// happens once per Idempotency-Key, so a retried add never adds twice.
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{id}/lines",
