@@ -18,6 +18,17 @@ use crate::domain::{InvoiceNumber, Series};
 
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// How often an SQLite file is opened before a busy file is reported.
+const OPEN_ATTEMPTS: u32 = 3;
+
+/// A wait for the file's lock that ran out while opening (not a missing or broken file).
+fn busy_while_opening(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut)
+        || e.as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|c| is_busy_code(&c))
+}
+
 pub(super) async fn connect(
     opts: &DbOptions,
     health: std::sync::Arc<super::WriteHealth>,
@@ -29,22 +40,39 @@ pub(super) async fn connect(
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(opts.lock_wait);
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(opts.lock_wait)
-        .after_release(move |conn, _| {
-            let health = std::sync::Arc::clone(&health);
-            Box::pin(async move {
-                let usable = still_usable(conn).await;
-                if !usable {
-                    health.failed();
-                }
-                Ok(usable)
+    // Opening a brand-new file switches it to WAL, which needs a moment of exclusive access:
+    // when several processes create the same file at once (two first starts), an open can run
+    // past its wait while another process migrates. Such an open is tried again, a few times.
+    let mut attempt = 1;
+    let write = loop {
+        let health = std::sync::Arc::clone(&health);
+        let opened = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(opts.lock_wait)
+            .after_release(move |conn, _| {
+                let health = std::sync::Arc::clone(&health);
+                Box::pin(async move {
+                    let usable = still_usable(conn).await;
+                    if !usable {
+                        health.failed();
+                    }
+                    Ok(usable)
+                })
             })
-        })
-        .connect_with(connect.clone())
-        .await
-        .map_err(|e| cannot_open(connect.get_filename(), e))?;
+            .connect_with(connect.clone())
+            .await;
+        match opened {
+            Ok(pool) => break pool,
+            Err(e) if attempt < OPEN_ATTEMPTS && busy_while_opening(&e) => {
+                tracing::info!(
+                    attempt,
+                    "the database file is busy while opening; trying again"
+                );
+                attempt += 1;
+            }
+            Err(e) => return Err(cannot_open(connect.get_filename(), e)),
+        }
+    };
     let read = SqlitePoolOptions::new()
         .max_connections(opts.max_connections.max(1))
         .acquire_timeout(opts.lock_wait)
