@@ -7,6 +7,7 @@ use crate::db::company::{self, NewCompany};
 use crate::domain::{Actor, Bic, Iban, MAX_PAYMENT_TERMS, Permission};
 use crate::error::{Field, Invalid, Result};
 use crate::idempotency::{Action, Scope};
+use crate::ops::master::{change, text};
 
 /// Longest texts, in characters.
 pub const MAX_COMPANY_NAME: usize = 120;
@@ -37,17 +38,6 @@ pub struct CompanyDetails {
     pub bic: Option<Bic>,
     pub payment_terms_days: i64,
     pub footer: String,
-}
-
-fn text(field: Field, value: &str, min: usize, max: usize) -> Result<()> {
-    let n = value.chars().count();
-    if n < min {
-        return Err(Invalid::new(field, "this cannot be empty").into());
-    }
-    if n > max {
-        return Err(Invalid::new(field, format!("at most {max} characters")).into());
-    }
-    Ok(())
 }
 
 impl CompanyForm {
@@ -171,11 +161,6 @@ impl Action for SaveCompany {
         audit::record(tx, &event, at).await?;
         Ok(Some(id))
     }
-}
-
-/// `old -> new` for the audit trail, or nothing when the value did not change.
-fn change(what: &str, old: &str, new: &str) -> Option<String> {
-    (old != new).then(|| format!("{what} {old:?} -> {new:?}"))
 }
 
 #[cfg(test)]

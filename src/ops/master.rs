@@ -65,7 +65,8 @@ impl ProductDetails {
     }
 }
 
-fn text(field: Field, value: &str, min: usize, max: usize) -> Result<()> {
+/// A text field's length, in characters, between `min` and `max`; the refusal names `field`.
+pub(crate) fn text(field: Field, value: &str, min: usize, max: usize) -> Result<()> {
     let n = value.chars().count();
     if n < min {
         return Err(Invalid::new(field, "this cannot be empty").into());
@@ -77,7 +78,7 @@ fn text(field: Field, value: &str, min: usize, max: usize) -> Result<()> {
 }
 
 /// `old -> new` for the audit trail, or nothing when the value did not change.
-fn change(what: &str, old: &str, new: &str) -> Option<String> {
+pub(crate) fn change(what: &str, old: &str, new: &str) -> Option<String> {
     (old != new).then(|| format!("{what} {old:?} -> {new:?}"))
 }
 
