@@ -30,7 +30,8 @@ impl Needle {
         let text: String = q
             .trim()
             .chars()
-            .filter(|c| !matches!(c, '%' | '_' | '\\'))
+            // Control characters (a NUL ends an FTS5 query early) are never part of a name.
+            .filter(|c| !matches!(c, '%' | '_' | '\\') && !c.is_control())
             .collect();
         let indexed = text.chars().count() >= 3;
         let value = match (backend, indexed) {
@@ -132,6 +133,8 @@ mod tests {
         let n = Needle::new(Backend::Sqlite, "a%b");
         assert_eq!(n.value, "%ab%");
         assert!(!n.indexed);
+        let n = Needle::new(Backend::Sqlite, "pa\0per\r");
+        assert_eq!(n.value, "\"paper\"", "control characters are dropped");
         let n = Needle::new(Backend::Postgres, "MÜL_");
         assert_eq!(n.value, "mül");
         assert!(n.indexed);

@@ -14,10 +14,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q).map(Query).map_err(|e| {
+        let q = without_control_characters(parts.uri.query().unwrap_or(""));
+        serde_urlencoded::from_str(&q).map(Query).map_err(|e| {
             PageError::BadRequest(format!("The address has a malformed parameter: {e}."))
         })
+    }
+}
+
+/// A query string with the control characters (NUL, line breaks, ...) taken out of its names
+/// and values: nobody types them into a search box, and a NUL in a bound text is an error in
+/// both databases (it ends an FTS5 query; PostgreSQL refuses it in text). A query that does
+/// not decode is left as it is, for the parser to refuse.
+pub fn without_control_characters(query: &str) -> String {
+    if !query.contains('%') && !query.chars().any(char::is_control) {
+        return query.to_string();
+    }
+    match serde_urlencoded::from_str::<Vec<(String, String)>>(query) {
+        Ok(pairs) => {
+            let clean = |s: String| s.chars().filter(|c| !c.is_control()).collect::<String>();
+            let pairs: Vec<(String, String)> =
+                pairs.into_iter().map(|(k, v)| (clean(k), clean(v))).collect();
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        }
+        Err(_) => query.to_string(),
     }
 }
 

@@ -181,6 +181,15 @@ db_test!(
             "/stock/%2E%2E",
             "/invoices/INV-0000-000000",
             "/orders/1%00",
+            // Search texts with control characters (a NUL ended an FTS5 query: a 500).
+            "/orders?q=%C3%B4y%00%0D%3D",
+            "/orders?q=.%C2%BE%C3%88%00",
+            "/orders/new?q=ab%00cd",
+            "/customers?q=%00%00%00",
+            "/products?q=pa%00per",
+            "/orders/product-search?q=pap%00er",
+            "/orders/customer-search?q=%07bright",
+            "/api/v1/orders?q=%C3%B4y%00%0D%3D&status=draft",
         ] {
             let res = app.browser.get(path).await;
             assert!(

@@ -182,7 +182,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
-        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+        let q = crate::http::extract::without_control_characters(parts.uri.query().unwrap_or(""));
+        serde_urlencoded::from_str(&q)
             .map(ApiQuery)
             .map_err(|e| Problem::bad_request(format!("A query parameter is malformed: {e}.")))
     }
