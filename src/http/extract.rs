@@ -21,6 +21,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// A search text without control characters (see [`without_control_characters`]).
+pub fn search_text(q: &str) -> String {
+    q.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// A query string with the control characters (NUL, line breaks, ...) taken out of its names
 /// and values: nobody types them into a search box, and a NUL in a bound text is an error in
 /// both databases (it ends an FTS5 query; PostgreSQL refuses it in text). A query that does

@@ -35,7 +35,9 @@ impl ListQuery {
             None | Some("") => 0,
             Some(c) => parse_cursor(c)?,
         };
-        Ok((self.q.unwrap_or_default(), after, page_limit(self.limit)?))
+        // Control characters never match a name, and a NUL is refused by the databases.
+        let q = crate::http::extract::search_text(&self.q.unwrap_or_default());
+        Ok((q, after, page_limit(self.limit)?))
     }
 }
 

@@ -182,8 +182,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
-        let q = crate::http::extract::without_control_characters(parts.uri.query().unwrap_or(""));
-        serde_urlencoded::from_str(&q)
+        // Read as sent: a parameter the document constrains (a cursor, a status) is refused
+        // when it breaks its pattern; free search texts are cleaned where they are used.
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
             .map(ApiQuery)
             .map_err(|e| Problem::bad_request(format!("A query parameter is malformed: {e}.")))
     }

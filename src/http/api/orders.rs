@@ -388,7 +388,8 @@ pub async fn list_orders(
     };
     let filter = OrderFilter {
         status,
-        q: q.q.unwrap_or_default(),
+        // Control characters never match a name, and a NUL is refused by the databases.
+        q: crate::http::extract::search_text(&q.q.unwrap_or_default()),
     };
     let (rows, more) = st.db.list_orders(&filter, limit, cursor).await?;
     let next = more
