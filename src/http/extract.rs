@@ -37,8 +37,10 @@ pub fn without_control_characters(query: &str) -> String {
     match serde_urlencoded::from_str::<Vec<(String, String)>>(query) {
         Ok(pairs) => {
             let clean = |s: String| s.chars().filter(|c| !c.is_control()).collect::<String>();
-            let pairs: Vec<(String, String)> =
-                pairs.into_iter().map(|(k, v)| (clean(k), clean(v))).collect();
+            let pairs: Vec<(String, String)> = pairs
+                .into_iter()
+                .map(|(k, v)| (clean(k), clean(v)))
+                .collect();
             serde_urlencoded::to_string(pairs).unwrap_or_default()
         }
         Err(_) => query.to_string(),
