@@ -5,8 +5,7 @@ use std::fmt;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use time::Date;
@@ -17,7 +16,7 @@ use super::error::{PageError, PageResult};
 use super::extract::Query;
 use super::session::CurrentUser;
 use super::state::AppState;
-use super::templates::{Me, PAGE_SIZE, Pager, csv_text, datetime, qs, render};
+use super::templates::{Me, PAGE_SIZE, Pager, csv_download, csv_text, datetime, qs, render};
 use crate::db::audit::{AuditFilter, AuditLogRow, DayStart};
 use crate::db::orders::Cursor;
 use crate::domain::Permission;
@@ -321,7 +320,7 @@ async fn export_audit_log(
     user.require(Permission::ViewAudit)?;
     let filter = filter_of(&query)
         .map_err(|e| PageError::BadRequest(e.first().cloned().unwrap_or_default()))?;
-    let mut csv = String::from("\u{feff}id,at,actor,action,entity,entity_id,detail\r\n");
+    let mut csv = String::from("id,at,actor,action,entity,entity_id,detail\r\n");
     let mut cursor = Cursor::First;
     loop {
         let (rows, more) = st.db.list_audit_log(&filter, EXPORT_BATCH, cursor).await?;
@@ -345,17 +344,7 @@ async fn export_audit_log(
             _ => break,
         }
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"audit-log.csv\"",
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(csv_download("audit-log.csv", &csv))
 }
 
 #[cfg(test)]

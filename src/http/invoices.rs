@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use time::macros::format_description;
@@ -20,7 +19,8 @@ use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
 use super::templates::{
-    Currency, PAGE_SIZE, Pager, csv_text, date, datetime, display_zone, qs, render, units,
+    Currency, PAGE_SIZE, Pager, csv_download, csv_text, date, datetime, display_zone, qs, render,
+    units,
 };
 use crate::db::invoices::{BillingRow, InvoiceFilter, InvoiceLineRow};
 use crate::domain::Permission;
@@ -408,7 +408,7 @@ async fn export_invoices(
     }
     let rates: BTreeSet<i64> = per_rate.values().flat_map(|m| m.keys().copied()).collect();
     let mut csv = String::from(
-        "\u{feff}number,issued_at_utc,order,document,cancels,customer_code,customer_name,customer_vat_id,currency,net,tax,gross,customer_reference,due_date",
+        "number,issued_at_utc,order,document,cancels,customer_code,customer_name,customer_vat_id,currency,net,tax,gross,customer_reference,due_date",
     );
     for bp in &rates {
         let r = rate(*bp);
@@ -465,15 +465,5 @@ async fn export_invoices(
             _ => break,
         }
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"invoices.csv\"",
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(csv_download("invoices.csv", &csv))
 }

@@ -147,6 +147,20 @@ async fn add_line(
     }
 }
 
+/// Claim a form that acts on one line of an order: the line is part of the fingerprint, so one
+/// token cannot be replayed on another line.
+async fn claim_line_form<T>(
+    st: &AppState,
+    user: &CurrentUser,
+    scope: crate::idempotency::Scope,
+    form: &TokenForm<T>,
+    line_id: i64,
+) -> PageResult<Submission> {
+    let line = line_id.to_string();
+    let fields = form.pairs().chain([("line", line.as_str())]);
+    st.claim_form_fields(user, scope, &form.token, fields).await
+}
+
 #[derive(Deserialize)]
 pub struct ChangeForm {
     #[serde(default)]
@@ -160,14 +174,8 @@ async fn change_line(
     form: TokenForm<ChangeForm>,
 ) -> PageResult<Response> {
     user.require(ChangeLine::PERMISSION)?;
-    // The line is part of the fingerprint: one token cannot be replayed on another line.
-    let line = line_id.to_string();
-    let fields = form.pairs().chain([("line", line.as_str())]);
     let scope = ChangeLine::scope_for(order_id);
-    let claim = match st
-        .claim_form_fields(&user, scope, &form.token, fields)
-        .await?
-    {
+    let claim = match claim_line_form(&st, &user, scope, &form, line_id).await? {
         Submission::Replayed(res) => return Ok(res),
         Submission::New(claim) => claim,
     };
@@ -273,14 +281,8 @@ async fn remove_line(
     form: TokenForm<RemoveForm>,
 ) -> PageResult<Response> {
     user.require(RemoveLine::PERMISSION)?;
-    // The line is part of the fingerprint: one remove token cannot be replayed on another line.
-    let line = line_id.to_string();
-    let fields = form.pairs().chain([("line", line.as_str())]);
     let scope = RemoveLine::scope_for(order_id);
-    let claim = match st
-        .claim_form_fields(&user, scope, &form.token, fields)
-        .await?
-    {
+    let claim = match claim_line_form(&st, &user, scope, &form, line_id).await? {
         Submission::Replayed(res) => return Ok(res),
         Submission::New(claim) => claim,
     };

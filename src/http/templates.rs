@@ -244,6 +244,24 @@ pub fn qs(v: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A CSV export as a download named `filename`: UTF-8 with a byte order mark first (Excel reads
+/// "Müller" right only with it); `csv` holds the header line and the rows, CRLF-terminated.
+pub fn csv_download(filename: &str, csv: &str) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        format!("\u{feff}{csv}"),
+    )
+        .into_response()
+}
+
 /// A text cell of a CSV export: quoted when it holds a separator, a quote or a line break; and a
 /// leading `=`, `+`, `-` or `@` is defused with an apostrophe so a spreadsheet never runs it as a
 /// formula.
