@@ -18,8 +18,8 @@ use crate::domain::{InvoiceNumber, Series};
 
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// How often an SQLite file is opened before a busy file is reported.
-const OPEN_ATTEMPTS: u32 = 3;
+/// The pause between two tries at opening a busy SQLite file; it grows with each try.
+const OPEN_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// A wait for the file's lock that ran out while opening (not a missing or broken file).
 fn busy_while_opening(e: &sqlx::Error) -> bool {
@@ -40,13 +40,9 @@ pub(super) async fn connect(
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(opts.lock_wait);
-    // Opening a brand-new file switches it to WAL, which needs a moment of exclusive access:
-    // when several processes create the same file at once (two first starts), an open can run
-    // past its wait while another process migrates. Such an open is tried again, a few times.
-    let mut attempt = 1;
-    let write = loop {
+    let write = open_retrying(opts, &connect, |connect| {
         let health = std::sync::Arc::clone(&health);
-        let opened = SqlitePoolOptions::new()
+        SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(opts.lock_wait)
             .after_release(move |conn, _| {
@@ -59,26 +55,52 @@ pub(super) async fn connect(
                     Ok(usable)
                 })
             })
-            .connect_with(connect.clone())
-            .await;
-        match opened {
-            Ok(pool) => break pool,
-            Err(e) if attempt < OPEN_ATTEMPTS && busy_while_opening(&e) => {
+            .connect_with(connect)
+    })
+    .await?;
+    let read = open_retrying(opts, &connect, |connect| {
+        SqlitePoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(opts.lock_wait)
+            .connect_with(connect)
+    })
+    .await?;
+    Ok(Pools::Sqlite { read, write })
+}
+
+/// Opens a pool on `connect`, trying again while the file is busy.
+///
+/// Opening a brand-new file switches it to WAL, which needs a moment of exclusive access: when
+/// several processes create the same file at once (two first starts), an open can run past its
+/// wait while another process migrates, or get SQLITE_BUSY at once (SQLite does not call the
+/// busy handler while it changes the journal mode). Such an open is tried again, after a
+/// growing pause, until the lock wait has passed once more; any other failure is reported at
+/// once, naming the file.
+async fn open_retrying<F, Fut>(
+    opts: &DbOptions,
+    connect: &SqliteConnectOptions,
+    open: F,
+) -> DbResult<SqlitePool>
+where
+    F: Fn(SqliteConnectOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<SqlitePool, sqlx::Error>>,
+{
+    let give_up = std::time::Instant::now() + opts.lock_wait;
+    let mut attempt: u32 = 1;
+    loop {
+        match open(connect.clone()).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) if std::time::Instant::now() < give_up && busy_while_opening(&e) => {
                 tracing::info!(
                     attempt,
                     "the database file is busy while opening; trying again"
                 );
+                tokio::time::sleep(OPEN_RETRY_PAUSE * attempt.min(8)).await;
                 attempt += 1;
             }
             Err(e) => return Err(cannot_open(connect.get_filename(), e)),
         }
-    };
-    let read = SqlitePoolOptions::new()
-        .max_connections(opts.max_connections.max(1))
-        .acquire_timeout(opts.lock_wait)
-        .connect_with(connect)
-        .await?;
-    Ok(Pools::Sqlite { read, write })
+    }
 }
 
 /// Why an SQLite file cannot be opened, in an operator's words: the path, and the cause
