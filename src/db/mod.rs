@@ -172,6 +172,7 @@ impl WriteHealth {
 pub struct Db {
     pub(crate) pools: Pools,
     write_health: std::sync::Arc<WriteHealth>,
+    search_sample: std::sync::Arc<search::SearchSample>,
     #[cfg(feature = "test-hooks")]
     faults: std::sync::Arc<faults::Faults>,
 }
@@ -272,6 +273,7 @@ impl Db {
         Ok(Db {
             pools,
             write_health,
+            search_sample: Default::default(),
             #[cfg(feature = "test-hooks")]
             faults: Default::default(),
         })

@@ -208,6 +208,63 @@ db_test!(
 );
 
 db_test!(
+    products_whose_sku_starts_with_the_text_come_first,
+    |app: TestApp| async move {
+        // Created in an order unlike the ranking, so that id order cannot pass for it.
+        named(&app, "XPAPER-1", "Recycled paper", 100).await;
+        named(&app, "PAPER_A4", "Copy paper A4", 100).await;
+        named(&app, "ENV-C5", "Envelope for paper C5", 100).await;
+        named(&app, "PAPER-A3", "Copy paper A3", 100).await;
+        named(&app, "PAPERCLIP", "Clips", 100).await;
+        // SKU prefix matches by SKU ('-' < 'C' < '_'), then the other matches by SKU.
+        assert_eq!(
+            picker(&app, "paper").await,
+            ["PAPER-A3", "PAPERCLIP", "PAPER_A4", "ENV-C5", "XPAPER-1"]
+        );
+        // '_' starts a SKU like any character (the substring search drops it, as LIKE's
+        // wildcard, and finds every "paper").
+        assert_eq!(picker(&app, "paper_").await[0], "PAPER_A4");
+        assert_eq!(picker(&app, "per-a").await, ["PAPER-A3"]);
+        // Several words match as one text, in their order, whichever word the index is asked.
+        named(&app, "NOTE-1", "Paper copy book", 100).await;
+        assert_eq!(picker(&app, "copy paper").await, ["PAPER-A3", "PAPER_A4"]);
+        assert_eq!(picker(&app, "paper copy").await, ["NOTE-1"]);
+        assert_eq!(picker(&app, "cöpy päper a3").await, ["PAPER-A3"]);
+    }
+);
+
+db_test!(
+    a_text_every_product_has_shows_ten_true_matches_and_says_there_are_more,
+    |app: TestApp| async move {
+        for i in 1..=120 {
+            named(
+                &app,
+                &format!("REAM-{i:03}"),
+                &format!("Paper ream {i}"),
+                100,
+            )
+            .await;
+        }
+        let shown = picker(&app, "ream").await;
+        // The SKU prefix matches, walked in SKU order, are the first ten by SKU.
+        let first: Vec<String> = (1..=10).map(|i| format!("REAM-{i:03}")).collect();
+        assert_eq!(shown, first);
+        // From the name alone (no SKU starts with "paper"): ten true matches, by SKU.
+        let shown = picker(&app, "paper re").await;
+        assert_eq!(shown.len(), 10, "{shown:?}");
+        assert!(shown.iter().all(|s| s.starts_with("REAM-")), "{shown:?}");
+        assert!(shown.windows(2).all(|w| w[0] < w[1]), "{shown:?}");
+        // Adding by such a text offers a choice and says that more match.
+        let order = order(&app).await;
+        let res = add(&app, order, "paper re", "1").await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.body.contains("more match"), "{}", res.body);
+        assert_eq!(res.count("button[name=pick]"), 10, "{}", res.body);
+        assert!(lines(&app, order).await.is_empty());
+    }
+);
+
+db_test!(
     a_quantity_is_changed_in_place_once,
     |app: TestApp| async move {
         let p = named(&app, "PAPER-A4", "Copy paper A4", 100).await;
