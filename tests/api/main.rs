@@ -4,6 +4,7 @@
 mod api_client;
 mod helpers;
 mod load;
+mod proxy;
 mod served;
 
 mod accounts;
