@@ -146,7 +146,7 @@ impl WriteHealth {
     fn observe<T>(&self, r: DbResult<T>) -> DbResult<T> {
         match &r {
             Ok(_) => self.succeeded(),
-            Err(DbError::Other(_)) => self.failed(),
+            Err(DbError::Other(_) | DbError::CommitOutcomeUnknown(_)) => self.failed(),
             Err(_) => {}
         }
         r
@@ -208,6 +208,11 @@ pub enum DbError {
     /// step (URL without its password, host and port or file path, the driver's reason).
     #[error("{0}")]
     Connect(String),
+    /// The connection was lost while COMMIT was on its way (no answer came back): the
+    /// transaction may or may not have committed. Only a look at the database can tell, which
+    /// is what a retry with the same idempotency key does.
+    #[error("connection lost during COMMIT, outcome unknown: {0}")]
+    CommitOutcomeUnknown(sqlx::Error),
     #[error(transparent)]
     Other(sqlx::Error),
 }
@@ -378,7 +383,15 @@ impl Tx {
             TxConn::Sqlite(t) => t.commit().await,
             TxConn::Postgres(t) => t.commit().await,
         };
-        self.health.observe(done.map_err(DbError::from))
+        let done = done.map_err(|e| match e {
+            // The COMMIT may have reached the database; only its answer is missing.
+            sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => DbError::CommitOutcomeUnknown(e),
+            e => DbError::from(e),
+        });
+        self.health.observe(done)
     }
 
     pub async fn rollback(self) -> DbResult<()> {

@@ -45,6 +45,10 @@ pub enum PageError {
     /// commit, so the outcome of a form may be unknown). Logged, never shown.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The connection was lost during a commit: whether the form took effect is not known.
+    /// Logged, never shown.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
     /// Anything else: a bug or an operator's problem. Logged, never shown.
     #[error("{0}")]
     Internal(String),
@@ -97,6 +101,9 @@ impl From<Error> for PageError {
             // The form runner turns this into "still processing" with the page to wait for;
             // reaching here means no page is known, which is a plain "busy".
             Error::Key(KeyError::InFlight) | Error::Busy => PageError::Busy,
+            Error::Db(e @ crate::db::DbError::CommitOutcomeUnknown(_)) => {
+                PageError::OutcomeUnknown(e.to_string())
+            }
             Error::Db(e) if unreachable(&e) => PageError::Unavailable(e.to_string()),
             Error::Db(e) => PageError::Internal(format!("database: {e}")),
             Error::Internal(m) => PageError::Internal(m),
@@ -140,7 +147,9 @@ impl PageError {
             PageError::Conflict(_) | PageError::ShortStock(_) => StatusCode::CONFLICT,
             PageError::Unprocessable(_) | PageError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PageError::StillProcessing { .. } => StatusCode::ACCEPTED,
-            PageError::Busy | PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Busy | PageError::Unavailable(_) | PageError::OutcomeUnknown(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -213,33 +222,38 @@ impl IntoResponse for PageError {
                 return res;
             }
             PageError::Busy => {
-                let page = ErrorPage::new(
+                return retry_later(
                     status,
                     "Busy for a moment",
-                    "The database is busy with other confirmations.".into(),
+                    "The database is busy with other confirmations.",
                     "Nothing was changed. Send the form again in a few seconds.",
+                    "2",
                 );
-                let mut res = render_status(status, &page);
-                res.extensions_mut().insert(page);
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-                return res;
             }
             PageError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "database unreachable");
-                let page = ErrorPage::new(
+                return retry_later(
                     status,
                     "The database is out of reach",
-                    "The database cannot be reached right now; nothing you do here is lost.".into(),
+                    "The database cannot be reached right now; nothing you do here is lost.",
                     "Try again in a moment. Sending the same form again is safe: if it went \
                      through before the connection was lost, you will see its result, and nothing \
                      happens twice.",
+                    "5",
                 );
-                let mut res = render_status(status, &page);
-                res.extensions_mut().insert(page);
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                return res;
+            }
+            PageError::OutcomeUnknown(detail) => {
+                tracing::error!(error = %detail, "commit outcome unknown");
+                return retry_later(
+                    status,
+                    "Not known whether that went through",
+                    "The connection to the database was lost just as this was being saved, so \
+                     it is not known whether it went through.",
+                    "It is safe to press the button again (or send the same form again): if it \
+                     went through, you will see its original result; if not, it is done now. \
+                     Either way it happens once.",
+                    "2",
+                );
             }
             // The outcome of a form may be unknown here (a failure while committing): the page
             // never claims that nothing changed; it says what is true whatever happened.
@@ -260,6 +274,23 @@ impl IntoResponse for PageError {
         res.extensions_mut().insert(page);
         res
     }
+}
+
+/// A 503 page that says to try again after `retry_after` seconds.
+fn retry_later(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    hint: &str,
+    retry_after: &'static str,
+) -> Response {
+    let page = ErrorPage::new(status, title, message.into(), hint);
+    let mut res = render_status(status, &page);
+    // The page as data too, for the feedback layer (see below).
+    res.extensions_mut().insert(page);
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
+    res
 }
 
 #[cfg(test)]
@@ -291,6 +322,27 @@ mod outage_tests {
             "{text}"
         );
         assert!(!text.contains("reset by peer"), "details stay in the log");
+    }
+
+    #[tokio::test]
+    async fn a_commit_without_an_answer_says_the_outcome_is_unknown() {
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof during commit");
+        let lost = crate::db::DbError::CommitOutcomeUnknown(sqlx::Error::Io(eof));
+        let page = PageError::from(Error::Db(lost));
+        assert!(matches!(page, PageError::OutcomeUnknown(_)), "{page:?}");
+        let res = page.into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = body(res).await;
+        assert!(text.contains("not known whether it went through"), "{text}");
+        assert!(text.contains("safe to press the button again"), "{text}");
+        assert!(
+            !text.to_lowercase().contains("nothing was changed"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("eof during commit"),
+            "details stay in the log"
+        );
     }
 
     #[tokio::test]

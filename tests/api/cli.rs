@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn orderdesk(db: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+/// Run `orderdesk` on the database `db` with `args` (and `stdin`): whether it exited 0, and
+/// everything it printed.
+pub(crate) fn orderdesk(db: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orderdesk"))
         .arg("--database-url")
         .arg(db)
@@ -245,7 +247,7 @@ fn connection_failures_name_their_cause_and_the_next_step() {
 }
 
 /// The status code of `GET path` on `addr`, over a plain connection.
-fn status_of(addr: &str, path: &str) -> Option<u16> {
+pub(crate) fn status_of(addr: &str, path: &str) -> Option<u16> {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
@@ -262,37 +264,15 @@ fn status_of(addr: &str, path: &str) -> Option<u16> {
 
 #[test]
 fn sigterm_drains_with_readyz_503_then_exits_cleanly() {
-    use std::io::BufRead;
     let path =
         std::env::temp_dir().join(format!("od_cli_drain_{}.db", uuid::Uuid::new_v4().simple()));
     let db = format!("sqlite:{}", path.display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orderdesk"))
-        .args(["--database-url", &db, "serve", "--bind", "127.0.0.1:0"])
-        .args(["--drain-seconds", "2", "--shutdown-timeout", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run orderdesk");
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split("http://")
-                .nth(1)
-                .map(|rest| rest.split('/').next().unwrap().to_string())
-        })
-        .expect("the server prints its address");
+    let args = ["--drain-seconds", "2", "--shutdown-timeout", "5"];
+    let mut server = crate::served::Served::start(&db, &args);
+    let addr = server.addr.clone();
     assert_eq!(status_of(&addr, "/readyz"), Some(200));
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.terminate();
     std::thread::sleep(std::time::Duration::from_millis(300));
     // Draining: not ready, yet still serving.
     assert_eq!(status_of(&addr, "/readyz"), Some(503));
@@ -300,11 +280,11 @@ fn sigterm_drains_with_readyz_503_then_exits_cleanly() {
     assert_eq!(status_of(&addr, "/login"), Some(200));
     // Then it stops accepting and exits 0, saying what it waited for.
     let started = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{:?}", out.status);
+    let status = server.wait();
+    assert!(status.success(), "{status:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
     assert_eq!(status_of(&addr, "/healthz"), None, "the listener is closed");
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = server.log();
     assert!(
         log.contains("draining") && log.contains("requests in flight"),
         "{log}"

@@ -1,10 +1,11 @@
-//! Faults an operator meets (issue 11): a full disk under SQLite. The database lives on a small
-//! tmpfs mounted for the test (CI runs as root; elsewhere the test skips with a message, and
-//! fails under CI rather than skip).
+//! Faults an operator meets (issue 11): a full disk under SQLite, on a small tmpfs mounted for
+//! the test (CI runs as root; elsewhere the test skips with a message, and fails under CI rather
+//! than skip); and a PostgreSQL that stops answering or loses a connection during a COMMIT,
+//! played by a proxy the test controls between a real server process and the database.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use orderdesk::db::customers::{self, NewCustomer};
@@ -12,7 +13,9 @@ use orderdesk::db::{Db, DbOptions};
 use orderdesk::http::router;
 use orderdesk::server::state;
 
-use crate::helpers::{Browser, TestApp};
+use crate::helpers::{Backend, Browser, TestApp};
+use crate::proxy::TcpProxy;
+use crate::served::{Remote, Served};
 
 /// A tmpfs of `size` mounted on a fresh directory; unmounted (and removed) when dropped.
 struct Tmpfs(PathBuf);
@@ -173,3 +176,102 @@ crate::helpers::db_test!(
         assert_eq!(audited, 3);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readyz_answers_503_within_a_second_while_postgres_never_answers() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let _guard = app.guard();
+    let proxy = TcpProxy::for_url(&app.url).await;
+    let server = Served::start(&proxy.url(&app.url), &[]);
+    let probe = Remote::new(&server.addr);
+    let ready = || async {
+        let asked = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(10), probe.get("/readyz")).await;
+        let status = answer.ok().and_then(Result::ok).map(|p| p.status);
+        (status, asked.elapsed())
+    };
+    assert_eq!(ready().await.0, Some(StatusCode::OK));
+
+    // The database accepts and never answers: not the 5 s lock wait, not forever.
+    proxy.stall();
+    for _ in 0..2 {
+        let (status, took) = ready().await;
+        assert_eq!(
+            status,
+            Some(StatusCode::SERVICE_UNAVAILABLE),
+            "{}",
+            server.log()
+        );
+        assert!(took < Duration::from_secs(3), "/readyz took {took:?}");
+    }
+
+    // Answering again: ready again by itself.
+    proxy.resume();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ready().await.0 != Some(StatusCode::OK) {
+        assert!(
+            Instant::now() < deadline,
+            "never ready again:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commit_cut_off_says_the_outcome_is_unknown_and_the_retry_shows_the_original() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let _guard = app.guard();
+    let customer = app.customer("C-CUT", "Cut Off Ltd").await;
+    let product = app.product("SKU-CUT", 990, 2000, 10).await;
+    let order = app.draft(customer, &[(product, 2)]).await;
+    let proxy = TcpProxy::for_url(&app.url).await;
+    let server = Served::start(&proxy.url(&app.url), &[]);
+    let clerk = Remote::new(&server.addr);
+    clerk.sign_in("clerk").await;
+    let form = clerk
+        .get(&format!("/orders/{order}"))
+        .await
+        .unwrap()
+        .form("form#confirm");
+
+    // The COMMIT reaches PostgreSQL, which commits; its answer never comes back.
+    proxy.cut_after_next_commit();
+    let confirm = format!("/orders/{order}/confirm");
+    let page = clerk.post(&confirm, &form).await.unwrap();
+    assert_eq!(proxy.cuts(), 1, "the confirmation's COMMIT was cut off");
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    let said = page.text("main").unwrap_or_default();
+    assert!(
+        said.contains("not known whether it went through")
+            && said.contains("safe to press the button again"),
+        "the page says the outcome is unknown and that a retry is safe: {said}"
+    );
+    assert!(
+        !said.to_lowercase().contains("nothing was changed"),
+        "{said}"
+    );
+    let issued = app.db.find_invoice_for_order(order).await.unwrap();
+    let issued = issued
+        .expect("PostgreSQL committed before the connection was cut")
+        .number;
+
+    // Confirm again with the same form: the original receipt, and one invoice only.
+    let retry = clerk.post(&confirm, &form).await.unwrap();
+    assert_eq!(retry.status, StatusCode::SEE_OTHER, "{}", retry.body);
+    assert!(retry.replayed(), "the retry replays the first confirmation");
+    let receipt = clerk.get(retry.location().unwrap()).await.unwrap();
+    assert_eq!(receipt.text("#invoice-number"), Some(issued));
+    assert_eq!(app.invoice_numbers().await.len(), 1);
+    assert_eq!(app.stock("SKU-CUT").await, 8);
+    app.assert_invariants().await;
+}

@@ -32,10 +32,11 @@ pub enum Backend {
     Postgres,
 }
 
-/// Removes the test's database when the test ends, passed or failed.
-enum Cleanup {
+/// Removes a test's database (or scratch directory) when the test ends, passed or failed.
+pub enum Cleanup {
     SqliteFile(std::path::PathBuf),
     PostgresDb { admin_url: String, name: String },
+    Dir(std::path::PathBuf),
 }
 
 impl Drop for Cleanup {
@@ -60,6 +61,9 @@ impl Drop for Cleanup {
                     Some(())
                 })
                 .join();
+            }
+            Cleanup::Dir(path) => {
+                let _ = std::fs::remove_dir_all(path);
             }
         }
     }

@@ -3,11 +3,15 @@
 
 mod api_client;
 mod helpers;
+mod load;
+mod proxy;
+mod served;
 
 mod accounts;
 mod api_tokens;
 mod audit_log;
 mod audit_session;
+mod backup;
 mod browser;
 mod browser_a11y;
 mod browser_entry;
@@ -17,6 +21,7 @@ mod cli;
 mod company;
 mod concurrency;
 mod confirm;
+mod crash;
 mod credit_notes;
 mod faults;
 mod feedback;

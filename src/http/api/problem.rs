@@ -205,6 +205,18 @@ impl From<Error> for Problem {
                 "Nothing was changed. Retry with the same Idempotency-Key after the given delay.",
             )
             .with_retry_after(2),
+            Error::Db(e @ crate::db::DbError::CommitOutcomeUnknown(_)) => {
+                tracing::error!(error = %e, "commit outcome unknown");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome-unknown",
+                    "Not known whether the request took effect",
+                    "The connection to the database was lost while the request was being \
+                     committed. Retrying with the same Idempotency-Key is safe: if it took effect, \
+                     the retry answers with its original response; if not, it takes effect now, once.",
+                )
+                .with_retry_after(2)
+            }
             Error::Db(e) if crate::http::error::unreachable(&e) => {
                 tracing::error!(error = %e, "database unreachable");
                 Problem::new(

@@ -50,7 +50,7 @@ pub enum ReadErrors {
         content_type = "application/problem+json"
     )]
     Internal(Problem),
-    #[response(status = 503, description = "The database is busy or away; retry after `Retry-After` (a POST with the same key)", content_type = "application/problem+json",
+    #[response(status = 503, description = "The database is busy or away, or the connection to it was lost during the commit so the outcome is not known (`outcome-unknown`); retry after `Retry-After` (a POST with the same key)", content_type = "application/problem+json",
         headers(("Retry-After" = u32, description = "Seconds to wait")))]
     Unavailable(Problem),
 }
