@@ -196,6 +196,10 @@ pub struct ServeArgs {
     /// a load balancer moves traffic away before the listener closes.
     #[arg(long, env = "ORDERDESK_DRAIN_SECONDS", default_value_t = 5)]
     pub drain_seconds: u64,
+    /// Answer a request that takes longer than this many seconds with "that took too long"
+    /// (408); a confirmation already running finishes regardless.
+    #[arg(long, env = "ORDERDESK_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
     /// After the listener closed, wait at most this many seconds for requests in flight.
     #[arg(long, env = "ORDERDESK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
@@ -312,6 +316,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 secure_cookies: args.secure_cookies,
                 metrics_token: args.metrics_token,
                 api_rate: args.api_rate,
+                request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             };
             let shutdown = crate::server::Shutdown {
                 drain: Duration::from_secs(args.drain_seconds),
