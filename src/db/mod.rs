@@ -207,6 +207,9 @@ pub enum DbError {
     /// step (URL without its password, host and port or file path, the driver's reason).
     #[error("{0}")]
     Connect(String),
+    /// The database URL names a kind of database orderdesk does not speak (`mysql://`).
+    #[error("{0}")]
+    UnsupportedUrl(String),
     #[error(transparent)]
     Other(sqlx::Error),
 }
@@ -263,7 +266,7 @@ impl Db {
             // A URL without a scheme is read as an SQLite file name, as sqlx reads it.
             "sqlite" | "" => sqlite::connect(opts, std::sync::Arc::clone(&write_health)).await?,
             other => {
-                return Err(DbError::Connect(format!(
+                return Err(DbError::UnsupportedUrl(format!(
                     "unsupported database URL scheme {other:?}: use sqlite:PATH (the default, \
                      a file) or postgres://USER@HOST:PORT/DATABASE"
                 )));
