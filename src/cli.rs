@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::db::migrate::SchemaState;
 use crate::db::{Db, DbOptions};
 use crate::domain::{Actor, NewPassword, Role, Username};
+use crate::exit::{Exit, Failure};
 use crate::ops;
 use crate::server::{ServerConfig, ensure_schema};
 
@@ -196,6 +197,10 @@ pub struct ServeArgs {
     /// a load balancer moves traffic away before the listener closes.
     #[arg(long, env = "ORDERDESK_DRAIN_SECONDS", default_value_t = 5)]
     pub drain_seconds: u64,
+    /// Answer a request that takes longer than this many seconds with "that took too long"
+    /// (408); a confirmation already running finishes regardless.
+    #[arg(long, env = "ORDERDESK_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
     /// After the listener closed, wait at most this many seconds for requests in flight.
     #[arg(long, env = "ORDERDESK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
@@ -204,9 +209,21 @@ pub struct ServeArgs {
     pub demo: bool,
 }
 
-/// Entry point of the binary.
+/// Entry point of the binary. How it ends is [`Exit`]'s to say (README "Exit codes").
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` are answers, not errors.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
+    };
     init_logging(&cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -215,14 +232,14 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("orderdesk: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return Exit::Failed.into();
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("orderdesk: {msg}");
-            ExitCode::FAILURE
+        Ok(exit) => exit.into(),
+        Err(failure) => {
+            eprintln!("orderdesk: {}", failure.message);
+            failure.exit.into()
         }
     }
 }
@@ -240,13 +257,16 @@ fn init_logging(format: &str) {
     }
 }
 
-async fn connect(args: &DbArgs) -> Result<Db, String> {
+async fn connect(args: &DbArgs) -> Result<Db, Failure> {
     Db::connect(&args.options()).await.map_err(|e| match e {
-        // Already names the database and the next step.
-        crate::db::DbError::Connect(why) => why,
-        e => format!(
-            "cannot open the database {}: {e}",
-            crate::db::redact_url(&args.database_url)
+        // These already name the database and the next step.
+        e @ (crate::db::DbError::Connect(_) | crate::db::DbError::UnsupportedUrl(_)) => e.into(),
+        e => Failure::new(
+            Exit::Unreachable,
+            format!(
+                "cannot open the database {}: {e}",
+                crate::db::redact_url(&args.database_url)
+            ),
         ),
     })
 }
@@ -254,47 +274,46 @@ async fn connect(args: &DbArgs) -> Result<Db, String> {
 /// Connect to a database that must exist already: the commands that read or manage one
 /// (`check`, `migrate status`, `user`, `api-token`, `purge-keys`) never create one. A mistyped
 /// SQLite path is an error that names it, not a new empty database that "passes" a check.
-async fn connect_existing(args: &DbArgs) -> Result<Db, String> {
+async fn connect_existing(args: &DbArgs) -> Result<Db, Failure> {
     if let Some(path) = crate::db::sqlite_file(&args.database_url)
         && !path.exists()
     {
-        return Err(format!(
+        return Err(Failure::config(format!(
             "there is no database file at {}: check --database-url (or DATABASE_URL); \
              `orderdesk migrate run` or `orderdesk serve` creates a new one",
             path.display()
-        ));
+        )));
     }
     connect(args).await
 }
 
 /// The schema must be this binary's: commands other than `serve`, `demo` and `migrate run`
 /// never apply migrations.
-async fn require_schema(db: &Db) -> Result<(), String> {
-    match db.schema_state().await.map_err(|e| e.to_string())? {
+async fn require_schema(db: &Db) -> Result<(), Failure> {
+    match db.schema_state().await? {
         SchemaState::Current => Ok(()),
-        SchemaState::Empty => Err(
+        SchemaState::Empty => Err(Failure::schema(
             "the database holds no orderdesk schema: run `orderdesk migrate run` first \
-             (or check --database-url)"
-                .into(),
-        ),
-        SchemaState::Pending(_) => Err(
-            "the database schema is not current: run `orderdesk migrate run` (see `orderdesk migrate status`)"
-                .into(),
-        ),
-        SchemaState::Unknown(v) => Err(format!(
-            "the database has migrations this orderdesk does not know ({v:?}): it was written by a newer version"
+             (or check --database-url)",
         )),
+        SchemaState::Pending(_) => Err(Failure::schema(
+            "the database schema is not current: run `orderdesk migrate run` (see `orderdesk migrate status`)",
+        )),
+        SchemaState::Unknown(v) => Err(Failure::schema(format!(
+            "the database has migrations this orderdesk does not know ({v:?}): it was written by a newer version"
+        ))),
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, String> {
+async fn run(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
         Command::Serve(args) => {
             // A misspelt zone stops the server before it touches anything.
-            crate::domain::Zone::named(&args.timezone).map_err(|e| e.to_string())?;
+            crate::domain::Zone::named(&args.timezone)
+                .map_err(|e| Failure::config(e.to_string()))?;
             if args.demo {
                 let db = connect(&cli.db).await?;
-                ensure_schema(&db).await.map_err(|e| e.to_string())?;
+                ensure_schema(&db).await?;
                 let summary = crate::demo::load_with_currency(&db, &args.currency)
                     .await
                     .map_err(|e| format!("demo data: {e}"))?;
@@ -312,15 +331,14 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 secure_cookies: args.secure_cookies,
                 metrics_token: args.metrics_token,
                 api_rate: args.api_rate,
+                request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             };
             let shutdown = crate::server::Shutdown {
                 drain: Duration::from_secs(args.drain_seconds),
                 timeout: Duration::from_secs(args.shutdown_timeout),
             };
-            crate::server::serve(cli.db.options(), cfg, shutdown)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
+            crate::server::serve(cli.db.options(), cfg, shutdown).await?;
+            Ok(Exit::Success)
         }
         Command::Migrate { action } => {
             let db = match action {
@@ -341,16 +359,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     m.description
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Command::Demo => {
             let db = connect(&cli.db).await?;
-            ensure_schema(&db).await.map_err(|e| e.to_string())?;
+            ensure_schema(&db).await?;
             let summary = crate::demo::load(&db)
                 .await
                 .map_err(|e| format!("demo data: {e}"))?;
             println!("{summary}");
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Command::Check => {
             let db = connect_existing(&cli.db).await?;
@@ -358,13 +376,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let violations = db.check_invariants().await.map_err(|e| e.to_string())?;
             if violations.is_empty() {
                 println!("check: all invariants hold");
-                Ok(ExitCode::SUCCESS)
+                Ok(Exit::Success)
             } else {
                 for v in &violations {
                     println!("VIOLATION: {}", v.0);
                 }
                 println!("check: {} violation(s)", violations.len());
-                Ok(ExitCode::FAILURE)
+                Ok(Exit::Invariant)
             }
         }
         Command::User { action } => {
@@ -391,7 +409,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("purged {n} idempotency key(s) older than {days} day(s)");
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
     }
 }
@@ -402,22 +420,22 @@ async fn backup_command(
     args: &DbArgs,
     file: &std::path::Path,
     force: bool,
-) -> Result<ExitCode, String> {
+) -> Result<Exit, Failure> {
     if db.backend() == crate::db::Backend::Postgres {
-        return Err(format!(
+        return Err(Failure::from(format!(
             "orderdesk backs up SQLite files only; for PostgreSQL use its own tools, for example:\n  \
              pg_dump --format=custom --file {} '{}'\n(restore with pg_restore into an empty database, \
              then run `orderdesk check`; see README \"Backup and restore\")",
             file.display(),
             crate::db::redact_url(&args.database_url)
-        ));
+        )));
     }
     if file.exists() {
         if !force {
-            return Err(format!(
+            return Err(Failure::from(format!(
                 "{} exists already: choose another name, or add --force to replace it",
                 file.display()
-            ));
+            )));
         }
         std::fs::remove_file(file)
             .map_err(|e| format!("cannot replace {}: {e}", file.display()))?;
@@ -452,10 +470,13 @@ async fn backup_command(
     let violations = copy.check_invariants().await.map_err(|e| e.to_string())?;
     copy.close().await;
     if !violations.is_empty() {
-        return Err(format!(
-            "the copy at {} does not pass `orderdesk check` ({} violations): do not rely on it",
-            file.display(),
-            violations.len()
+        return Err(Failure::new(
+            Exit::Invariant,
+            format!(
+                "the copy at {} does not pass `orderdesk check` ({} violations): do not rely on it",
+                file.display(),
+                violations.len()
+            ),
         ));
     }
     let size = std::fs::metadata(file).map_or(0, |m| m.len());
@@ -464,11 +485,12 @@ async fn backup_command(
         file.display(),
         size as f64 / 1e6
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
-    let parse_name = |n: &str| Username::parse(n).map_err(|e| format!("{n:?}: {e}"));
+async fn user_command(db: &Db, action: UserAction) -> Result<Exit, Failure> {
+    let parse_name =
+        |n: &str| Username::parse(n).map_err(|e| Failure::usage(format!("{n:?}: {e}")));
     let operator = Actor::command_line();
     match action {
         UserAction::Add {
@@ -478,7 +500,9 @@ async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
         } => {
             let username = parse_name(&name)?;
             let role = Role::parse(&role).ok_or_else(|| {
-                format!("{role:?} is not a role: clerk, warehouse, accountant or admin")
+                Failure::usage(format!(
+                    "{role:?} is not a role: clerk, warehouse, accountant or admin"
+                ))
             })?;
             let password = read_password()?;
             let display = display_name.unwrap_or_else(|| username.to_string());
@@ -520,7 +544,7 @@ async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
             };
             let done = ops::run_once(db, action).await.map_err(|e| e.to_string())?;
             if !done.changed {
-                return Err(format!("no active user named {username}"));
+                return Err(format!("no active user named {username}").into());
             }
             println!("user {username} disabled; their sessions and API tokens ended");
         }
@@ -539,14 +563,15 @@ async fn user_command(db: &Db, action: UserAction) -> Result<ExitCode, String> {
             println!("password of {username} changed; their sessions ended");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-async fn api_token_command(db: &Db, action: ApiTokenAction) -> Result<ExitCode, String> {
+async fn api_token_command(db: &Db, action: ApiTokenAction) -> Result<Exit, Failure> {
     let operator = Actor::command_line();
     match action {
         ApiTokenAction::Add { user, label } => {
-            let username = Username::parse(&user).map_err(|e| format!("{user:?}: {e}"))?;
+            let username =
+                Username::parse(&user).map_err(|e| Failure::usage(format!("{user:?}: {e}")))?;
             let (secret, token_hash, hint) = crate::auth::new_api_token();
             let action = ops::CreateApiToken {
                 actor: operator,
@@ -595,11 +620,11 @@ async fn api_token_command(db: &Db, action: ApiTokenAction) -> Result<ExitCode, 
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The password from standard input (one line), never from argv where `ps` would show it.
-fn read_password() -> Result<NewPassword, String> {
+fn read_password() -> Result<NewPassword, Failure> {
     use std::io::{BufRead, IsTerminal};
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -611,5 +636,5 @@ fn read_password() -> Result<NewPassword, String> {
         .read_line(&mut line)
         .map_err(|e| format!("reading the password: {e}"))?;
     let password = line.trim_end_matches(['\n', '\r']);
-    NewPassword::parse(password).map_err(|e| e.to_string())
+    NewPassword::parse(password).map_err(|e| Failure::usage(e.to_string()))
 }

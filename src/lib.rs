@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod exit;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;

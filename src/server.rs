@@ -32,6 +32,8 @@ pub struct ServerConfig {
     /// Requests per second one API token may send to this server (bursts of twice that);
     /// 0 for no limit.
     pub api_rate: u32,
+    /// How long a request may take before the answer is a 408 page (or problem).
+    pub request_timeout: Duration,
 }
 
 /// Why the server refuses to start, in words that say what to do.
@@ -95,6 +97,7 @@ pub async fn state(db: Db, cfg: &ServerConfig) -> Result<AppState, StartError> {
         lifecycle: Default::default(),
         metrics_token: cfg.metrics_token.clone().filter(|t| !t.is_empty()),
         api_limits: std::sync::Arc::new(crate::http::limits::RateLimiter::new(cfg.api_rate)),
+        request_timeout: cfg.request_timeout,
         db,
     })
 }

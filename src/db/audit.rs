@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 use time::OffsetDateTime;
 
 use super::orders::Cursor;
-pub use super::types::DayStart;
+pub use super::types::TimeBound;
 use super::{DbResult, Tx, on_tx};
 
 /// One audit event.
@@ -68,10 +68,10 @@ pub struct AuditFilter {
     pub entity: Option<String>,
     /// ... and, with an entity, about this one record.
     pub entity_id: Option<String>,
-    /// Events at or after the start of this day (UTC).
-    pub from: Option<DayStart>,
-    /// Events before the start of this day (UTC): the day after an inclusive "to".
-    pub until: Option<DayStart>,
+    /// Events at or after this moment (the start of the first day, in the display zone).
+    pub from: Option<TimeBound>,
+    /// Events before this moment (the start of the day after an inclusive "to").
+    pub until: Option<TimeBound>,
 }
 
 /// One event of the audit log, as listed and exported.
@@ -95,7 +95,7 @@ impl AuditFilter {
     where
         DB: Database,
         &'a str: Encode<'a, DB> + Type<DB>,
-        DayStart: Encode<'a, DB> + Type<DB>,
+        TimeBound: Encode<'a, DB> + Type<DB>,
     {
         let text = [
             ("actor", &self.actor),

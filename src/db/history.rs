@@ -9,7 +9,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-pub use super::types::DayStart;
+pub use super::types::TimeBound;
 use super::{Backend, Db, DbResult, on_pool};
 
 /// Seconds in one group.
@@ -51,7 +51,7 @@ fn quarter_start(quarter: i64) -> OffsetDateTime {
 impl Db {
     /// Invoices issued from `since` on, counted and summed (gross, before any credit note) per
     /// quarter-hour, oldest first.
-    pub async fn issued_by_quarter(&self, since: DayStart) -> DbResult<Vec<IssuedRow>> {
+    pub async fn issued_by_quarter(&self, since: TimeBound) -> DbResult<Vec<IssuedRow>> {
         let sql = format!(
             "SELECT {q} AS quarter, COUNT(*) AS invoices, \
                     CAST(COALESCE(SUM(gross_cents), 0) AS BIGINT) AS gross_cents \
@@ -68,7 +68,7 @@ impl Db {
     pub async fn balance_by_quarter(
         &self,
         product_id: i64,
-        since: DayStart,
+        since: TimeBound,
     ) -> DbResult<Vec<BalanceRow>> {
         let sql = format!(
             "SELECT quarter, balance FROM ( \
@@ -87,7 +87,7 @@ impl Db {
 
     /// A product's stock on hand just before `since`: the balance after its last earlier ledger
     /// row, 0 when it had none (stock on hand is the sum of the ledger).
-    pub async fn balance_before(&self, product_id: i64, since: DayStart) -> DbResult<i64> {
+    pub async fn balance_before(&self, product_id: i64, since: TimeBound) -> DbResult<i64> {
         let balance: Option<i64> = on_pool!(self, c => sqlx::query_scalar(
             "SELECT balance_after FROM stock_ledger WHERE product_id = $1 AND created_at < $2 \
              ORDER BY id DESC LIMIT 1",

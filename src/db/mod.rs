@@ -213,6 +213,9 @@ pub enum DbError {
     /// is what a retry with the same idempotency key does.
     #[error("connection lost during COMMIT, outcome unknown: {0}")]
     CommitOutcomeUnknown(sqlx::Error),
+    /// The database URL names a kind of database orderdesk does not speak (`mysql://`).
+    #[error("{0}")]
+    UnsupportedUrl(String),
     #[error(transparent)]
     Other(sqlx::Error),
 }
@@ -269,7 +272,7 @@ impl Db {
             // A URL without a scheme is read as an SQLite file name, as sqlx reads it.
             "sqlite" | "" => sqlite::connect(opts, std::sync::Arc::clone(&write_health)).await?,
             other => {
-                return Err(DbError::Connect(format!(
+                return Err(DbError::UnsupportedUrl(format!(
                     "unsupported database URL scheme {other:?}: use sqlite:PATH (the default, \
                      a file) or postgres://USER@HOST:PORT/DATABASE"
                 )));

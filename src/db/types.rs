@@ -54,50 +54,66 @@ macro_rules! text_enum {
 text_enum!(OrderStatus);
 text_enum!(Role);
 
-/// Midnight UTC at the start of a day, as a bound on `at`.
+/// An instant, to the second, as a bound on a time column (`at >= bound`, `at < bound`): the
+/// start of a day in the display zone, for example, which is midnight UTC only in UTC.
 ///
 /// On PostgreSQL it is a TIMESTAMPTZ. On SQLite, where times are RFC 3339 UTC text whose fraction
 /// of a second varies in length (`...:05Z`, `...:05.25Z`), it is the fixed-width prefix
-/// `YYYY-MM-DDT00:00:00`: every stored time from that second on sorts at or above it and every
+/// `YYYY-MM-DDTHH:MM:SS`: every stored time from that second on sorts at or above it and every
 /// earlier one below, so `at >= bound` and `at < bound` are exact on both backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DayStart(pub Date);
+pub struct TimeBound(OffsetDateTime);
 
-impl DayStart {
+impl TimeBound {
+    /// The bound at `t`, in UTC, to the whole second (any fraction is dropped).
+    pub fn at(t: OffsetDateTime) -> TimeBound {
+        let utc = t.to_offset(time::UtcOffset::UTC);
+        TimeBound(utc.replace_nanosecond(0).unwrap_or(utc))
+    }
+
+    /// Midnight UTC at the start of day `d` (the charts count days in UTC).
+    pub fn utc_day_start(d: Date) -> TimeBound {
+        TimeBound(d.with_time(Time::MIDNIGHT).assume_utc())
+    }
+
     /// The bound as an instant.
     pub fn instant(self) -> OffsetDateTime {
-        self.0.with_time(Time::MIDNIGHT).assume_utc()
+        self.0
     }
 
     fn sqlite_text(self) -> String {
+        let t = self.0;
         format!(
-            "{:04}-{:02}-{:02}T00:00:00",
-            self.0.year(),
-            u8::from(self.0.month()),
-            self.0.day()
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 }
 
-impl Type<Postgres> for DayStart {
+impl Type<Postgres> for TimeBound {
     fn type_info() -> PgTypeInfo {
         <OffsetDateTime as Type<Postgres>>::type_info()
     }
 }
 
-impl Encode<'_, Postgres> for DayStart {
+impl Encode<'_, Postgres> for TimeBound {
     fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <OffsetDateTime as Encode<Postgres>>::encode(self.instant(), buf)
     }
 }
 
-impl Type<Sqlite> for DayStart {
+impl Type<Sqlite> for TimeBound {
     fn type_info() -> SqliteTypeInfo {
         <str as Type<Sqlite>>::type_info()
     }
 }
 
-impl<'q> Encode<'q, Sqlite> for DayStart {
+impl<'q> Encode<'q, Sqlite> for TimeBound {
     fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
         <String as Encode<'q, Sqlite>>::encode(self.sqlite_text(), buf)
     }

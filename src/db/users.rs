@@ -135,20 +135,39 @@ impl Db {
         Ok(())
     }
 
-    /// Sign out: end the session on every server at once, and audit it.
-    pub async fn sign_out(&self, id_hash: &str, user_id: i64, username: &str) -> DbResult<()> {
+    /// Sign out: end the session on every server at once, and audit it; `everywhere` ends
+    /// every session of the user (all their browsers and devices).
+    pub async fn sign_out(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        username: &str,
+        everywhere: bool,
+    ) -> DbResult<()> {
         let mut tx = self.begin().await?;
-        on_tx!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let ended = if everywhere {
+            on_tx!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?
+        } else {
+            on_tx!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?
+        };
         let event = AuditEvent {
             actor: username,
             action: "sign-out",
             entity: "user",
             entity_id: user_id.to_string(),
-            detail: String::new(),
+            detail: if everywhere {
+                format!("everywhere: {ended} session(s) ended")
+            } else {
+                String::new()
+            },
         };
         audit::record(&mut tx, &event, now()).await?;
         tx.commit().await?;

@@ -17,9 +17,9 @@ use super::extract::Query;
 use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::{Me, PAGE_SIZE, Pager, csv_download, csv_text, datetime, qs, render};
-use crate::db::audit::{AuditFilter, AuditLogRow, DayStart};
+use crate::db::audit::{AuditFilter, AuditLogRow, TimeBound};
 use crate::db::orders::Cursor;
-use crate::domain::Permission;
+use crate::domain::{Permission, Zone};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -147,8 +147,9 @@ impl FieldErrors {
     }
 }
 
-/// The filter a query asks for, or what is wrong with it.
-fn filter_of(query: &AuditQuery) -> Result<AuditFilter, FieldErrors> {
+/// The filter a query asks for, or what is wrong with it. The days are days of `zone`, the
+/// display zone, like every time the log shows.
+fn filter_of(query: &AuditQuery, zone: &Zone) -> Result<AuditFilter, FieldErrors> {
     let document = Document::parse(&query.document);
     let from = parse_day(&query.from);
     let mut to = parse_day(&query.to);
@@ -173,9 +174,11 @@ fn filter_of(query: &AuditQuery) -> Result<AuditFilter, FieldErrors> {
         action: text(&query.action),
         entity: document.map(|d| d.kind.to_string()),
         entity_id: document.and_then(|d| d.id).map(|id| id.to_string()),
-        from: from.map(DayStart),
-        // "to" is inclusive: everything before the next midnight.
-        until: to.and_then(|d| d.next_day()).map(DayStart),
+        from: from.map(|d| TimeBound::at(zone.day_start(d))),
+        // "to" is inclusive: everything before the next local midnight.
+        until: to
+            .and_then(|d| d.next_day())
+            .map(|d| TimeBound::at(zone.day_start(d))),
     })
 }
 
@@ -257,7 +260,7 @@ async fn list_audit_log(
 ) -> PageResult<Response> {
     user.require(Permission::ViewAudit)?;
     let cursor = cursor_of(&query)?;
-    let (rows, more, errors) = match filter_of(&query) {
+    let (rows, more, errors) = match filter_of(&query, &st.zone) {
         Ok(filter) => {
             let (rows, more) = st.db.list_audit_log(&filter, PAGE_SIZE, cursor).await?;
             (rows, more, FieldErrors::default())
@@ -318,7 +321,7 @@ async fn export_audit_log(
     Query(query): Query<AuditQuery>,
 ) -> PageResult<Response> {
     user.require(Permission::ViewAudit)?;
-    let filter = filter_of(&query)
+    let filter = filter_of(&query, &st.zone)
         .map_err(|e| PageError::BadRequest(e.first().cloned().unwrap_or_default()))?;
     let mut csv = String::from("id,at,actor,action,entity,entity_id,detail\r\n");
     let mut cursor = Cursor::First;
@@ -406,7 +409,7 @@ mod tests {
             to: "2026-03-07".into(),
             ..Default::default()
         };
-        let f = filter_of(&q).unwrap();
+        let f = filter_of(&q, &Zone::utc()).unwrap();
         assert_eq!(
             f.from.unwrap().instant().to_string(),
             "2026-03-01 0:00:00.0 +00:00:00"
@@ -415,17 +418,44 @@ mod tests {
             f.until.unwrap().instant().to_string(),
             "2026-03-08 0:00:00.0 +00:00:00"
         );
+        // The days are the display zone's: in Vienna (UTC+1 in March) a day starts at 23:00 UTC,
+        // and on the day the clocks go forward (29 March 2026) it has 23 hours.
+        let vienna = Zone::named("Europe/Vienna").unwrap();
+        let f = filter_of(&q, &vienna).unwrap();
+        assert_eq!(
+            f.from.unwrap().instant().to_string(),
+            "2026-02-28 23:00:00.0 +00:00:00"
+        );
+        assert_eq!(
+            f.until.unwrap().instant().to_string(),
+            "2026-03-07 23:00:00.0 +00:00:00"
+        );
+        let spring = AuditQuery {
+            from: "2026-03-29".into(),
+            to: "2026-03-29".into(),
+            ..Default::default()
+        };
+        let f = filter_of(&spring, &vienna).unwrap();
+        assert_eq!(
+            f.until.unwrap().instant() - f.from.unwrap().instant(),
+            time::Duration::hours(23)
+        );
         let backwards = AuditQuery {
             from: "2026-03-07".into(),
             to: "2026-03-01".into(),
             ..Default::default()
         };
-        assert!(filter_of(&backwards).unwrap_err().to.is_some());
+        assert!(
+            filter_of(&backwards, &Zone::utc())
+                .unwrap_err()
+                .to
+                .is_some()
+        );
         let bad = AuditQuery {
             from: "yesterday".into(),
             ..Default::default()
         };
-        let errors = filter_of(&bad).unwrap_err();
+        let errors = filter_of(&bad, &Zone::utc()).unwrap_err();
         assert!(errors.from.is_some() && errors.to.is_none() && errors.document.is_none());
     }
 }

@@ -13,7 +13,7 @@ use super::state::AppState;
 use super::stock::StockItem;
 use super::templates::Me;
 use super::templates::{datetime, render, units};
-use crate::db::history::DayStart;
+use crate::db::history::TimeBound;
 use crate::db::orders::{Cursor, OrderFilter};
 use crate::db::products::ProductFilter;
 use crate::domain::{Money, Permission, Role};
@@ -154,7 +154,7 @@ async fn day_charts(st: &AppState, show_money: bool) -> PageResult<(Chart, Optio
     let days = charts::last_days(charts::day_of(time::OffsetDateTime::now_utc()), CHART_DAYS);
     // One day more than shown: the quarter-hours are mapped to days afterwards, in whatever
     // zone `day_of` counts them.
-    let since = DayStart(days[0] - time::Duration::days(1));
+    let since = TimeBound::utc_day_start(days[0] - time::Duration::days(1));
     let rows = st.db.issued_by_quarter(since).await?;
     let counts = charts::sum_per_day(
         &days,

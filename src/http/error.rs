@@ -41,6 +41,12 @@ pub enum PageError {
     /// A lock wait ran past its bound outside the idempotency engine.
     #[error("the database is busy")]
     Busy,
+    /// The address exists but does not take this method (a PUT or DELETE of a page).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request ran past the server's request timeout (`--request-timeout`, in seconds).
+    #[error("request timed out")]
+    TimedOut { seconds: u64 },
     /// The database cannot be reached (a connection refused, reset or lost, possibly during a
     /// commit, so the outcome of a form may be unknown). Logged, never shown.
     #[error("database unavailable: {0}")]
@@ -147,6 +153,8 @@ impl PageError {
             PageError::Conflict(_) | PageError::ShortStock(_) => StatusCode::CONFLICT,
             PageError::Unprocessable(_) | PageError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PageError::StillProcessing { .. } => StatusCode::ACCEPTED,
+            PageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PageError::TimedOut { .. } => StatusCode::REQUEST_TIMEOUT,
             PageError::Busy | PageError::Unavailable(_) | PageError::OutcomeUnknown(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -206,14 +214,29 @@ impl IntoResponse for PageError {
                 m,
                 "Open the page again to get a fresh form for a new change.",
             ),
+            PageError::MethodNotAllowed => (
+                "That address does not take this request",
+                "This address is a page or a form's target, and it does not answer this kind \
+                 of request. Nothing was changed."
+                    .to_string(),
+                "Open the page from the menu and use its links and buttons.",
+            ),
+            // The work of a form already started runs to its end (the engine runs it in a
+            // task of its own), so the outcome is unknown here, as after a lost connection.
+            PageError::TimedOut { seconds } => (
+                "That took too long",
+                format!("The server stopped waiting for an answer after {seconds} seconds."),
+                "Sending the same form again is safe: if it went through, you will see its \
+                 result, and nothing happens twice. A page you opened can simply be opened again.",
+            ),
             PageError::StillProcessing { location } => {
-                let mut res = render_status(
-                    status,
-                    &PendingPage {
-                        me: None,
-                        location: location.clone(),
-                    },
-                );
+                let page = PendingPage {
+                    me: None,
+                    location: location.clone(),
+                };
+                let mut res = render_status(status, &page);
+                // As data too: the feedback layer renders it again with the header.
+                res.extensions_mut().insert(page);
                 if let Ok(v) = HeaderValue::from_str(&format!("2;url={location}")) {
                     res.headers_mut().insert(header::REFRESH, v);
                 }

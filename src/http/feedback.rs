@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::forms::Submitted;
 use super::session::{CurrentUser, cookie};
 use super::state::AppState;
-use super::templates::{BackLink, ErrorPage, render_status};
+use super::templates::{BackLink, ErrorPage, PendingPage, render_status};
 
 pub const FLASH_COOKIE: &str = "orderdesk_flash";
 pub const RESTORE_COOKIE: &str = "orderdesk_restore";
@@ -258,21 +258,17 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
         let to = page_of(&path).map_or_else(|| "/".to_string(), |b| b.href);
         res = Redirect::to(&to).into_response();
     }
-    // Error pages keep the header of the signed-in user and link back to the record.
-    if let Some(mut page) = res.extensions_mut().remove::<ErrorPage>()
-        && let Some(u) = &user
-    {
-        page.me = u.me();
-        page.back = page_of(&path).filter(|b| !is_get || b.href != here);
-        let status = res.status();
-        let fresh = render_status(status, &page);
-        let (fresh_parts, body) = fresh.into_parts();
-        let headers = res.headers_mut();
-        headers.remove(header::CONTENT_LENGTH);
-        if let Some(ct) = fresh_parts.headers.get(header::CONTENT_TYPE) {
-            headers.insert(header::CONTENT_TYPE, ct.clone());
+    // Error pages and the "still processing" page keep the header of the signed-in user; an
+    // error page links back to the record.
+    if let Some(u) = &user {
+        if let Some(mut page) = res.extensions_mut().remove::<ErrorPage>() {
+            page.me = u.me();
+            page.back = page_of(&path).filter(|b| !is_get || b.href != here);
+            render_again(&mut res, &page);
+        } else if let Some(mut page) = res.extensions_mut().remove::<PendingPage>() {
+            page.me = u.me();
+            render_again(&mut res, &page);
         }
-        *res.body_mut() = Body::new(body);
     }
 
     let shown = res
@@ -294,6 +290,17 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     res
+}
+
+/// Replace the body of `res` with `page`, keeping its status and headers.
+fn render_again<T: askama::Template>(res: &mut Response, page: &T) {
+    let (fresh_parts, body) = render_status(res.status(), page).into_parts();
+    let headers = res.headers_mut();
+    headers.remove(header::CONTENT_LENGTH);
+    if let Some(ct) = fresh_parts.headers.get(header::CONTENT_TYPE) {
+        headers.insert(header::CONTENT_TYPE, ct.clone());
+    }
+    *res.body_mut() = Body::new(body);
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
@@ -31,7 +31,7 @@ pub const THROTTLE_PER_ADDRESS: i64 = 20;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(show_login).post(sign_in))
-        .route("/logout", post(sign_out))
+        .route("/logout", get(show_sign_out).post(sign_out))
 }
 
 #[derive(Template)]
@@ -178,15 +178,48 @@ async fn sign_in(
     Ok(res)
 }
 
-/// Sign out: the session ends in the database, so on every server at once.
-async fn sign_out(State(st): State<AppState>, user: Option<CurrentUser>) -> PageResult<Response> {
+/// "Sign out?": what a link or a typed `/logout` shows. A GET changes nothing (a link on
+/// another site must not sign anyone out); the page's buttons post.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct SignOutPage {
+    pub me: Option<super::templates::Me>,
+}
+
+async fn show_sign_out(user: CurrentUser) -> Response {
+    render(&SignOutPage { me: user.me() })
+}
+
+#[derive(Deserialize, Default)]
+pub struct SignOutForm {
+    /// Any value: end every session of this user, on every device, not only this browser's.
+    #[serde(default)]
+    everywhere: Option<String>,
+}
+
+/// Sign out: the session ends in the database, so on every server at once; with `everywhere`,
+/// every session of the user ends (other browsers and devices too).
+async fn sign_out(
+    State(st): State<AppState>,
+    user: Option<CurrentUser>,
+    form: Result<Form<SignOutForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult<Response> {
+    // The header's button sends no fields at all: a plain sign-out.
+    let everywhere = form.is_ok_and(|Form(f)| f.everywhere.is_some());
     if let Some(u) = user {
-        st.db.sign_out(&u.session_hash, u.id, &u.username).await?;
+        st.db
+            .sign_out(&u.session_hash, u.id, &u.username, everywhere)
+            .await?;
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&st.sessions, None));
     // Bound to "no session": the sign-in page shows it to whoever is at this browser now.
-    feedback::add_flash(&st, &mut res, "", "Signed out.");
+    let message = if everywhere {
+        "Signed out everywhere: on this browser and every other one."
+    } else {
+        "Signed out."
+    };
+    feedback::add_flash(&st, &mut res, "", message);
     Ok(res)
 }

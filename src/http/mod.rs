@@ -33,8 +33,6 @@ pub mod state;
 mod stock;
 pub mod templates;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -73,7 +71,9 @@ pub fn router(state: AppState) -> Router {
                 api::api_layer,
             )),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), feedback::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::require_sign_in))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
@@ -81,10 +81,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), display_zone))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -125,6 +121,44 @@ async fn display_zone(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     templates::in_zone(st.zone.clone(), next.run(req)).await
+}
+
+/// Stop waiting for a request after the request timeout: a page that says so (with the header,
+/// as the feedback layer outside this one adds it) or, under `/api`, a problem. Inside the
+/// metrics layer, so a timeout is counted like any other answer. A form's work already started
+/// runs to its end in a task of its own, so the answer never claims that nothing changed.
+async fn time_limit(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let api = paths::is_api(req.uri().path());
+    let Ok(res) = tokio::time::timeout(st.request_timeout, next.run(req)).await else {
+        let seconds = st.request_timeout.as_secs().max(1);
+        tracing::warn!(seconds, "request timed out");
+        if api {
+            st.metrics.record_api_response(408);
+            return api::Problem::new(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timeout",
+                format!(
+                    "The server stopped waiting after {seconds} seconds. The request may have \
+                     taken effect: send it again with the same Idempotency-Key to learn its outcome."
+                ),
+            )
+            .into_response();
+        }
+        return error::PageError::TimedOut { seconds }.into_response();
+    };
+    res
+}
+
+/// A page address asked with a method it does not take (a PUT or DELETE): a page that says
+/// so. A GET of a form's address is sent to its page by the feedback layer instead.
+async fn method_not_allowed() -> error::PageError {
+    error::PageError::MethodNotAllowed
 }
 
 /// Keep a client's `X-Request-Id` only when it is short and plain; otherwise a fresh one is made.

@@ -203,7 +203,12 @@ fn same_origin_referer_path(headers: &HeaderMap) -> Option<String> {
 
 /// A post-sign-in target must be a path on this site: no scheme, no `//host`, no backslash.
 pub fn safe_next(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/login")
+    // Never back to sign-in or sign-out: signing in to land on "Sign out?" is nobody's aim.
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.starts_with("/login")
+        && !p.starts_with("/logout")
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {

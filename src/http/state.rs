@@ -24,6 +24,8 @@ pub struct AppState {
     pub api_limits: Arc<super::limits::RateLimiter>,
     /// Draining (after SIGTERM) and requests in flight, for `/readyz` and shutdown.
     pub lifecycle: Arc<Lifecycle>,
+    /// How long a request may take before its answer is "that took too long" (408).
+    pub request_timeout: std::time::Duration,
 }
 
 /// Where this server is in its life: serving, or draining after SIGTERM (`/readyz` answers 503

@@ -14,7 +14,7 @@ use super::session::CurrentUser;
 use super::state::AppState;
 use super::templates::Me;
 use super::templates::{PAGE_SIZE, Pager, datetime, qs, render, units};
-use crate::db::history::DayStart;
+use crate::db::history::TimeBound;
 use crate::db::products::ProductFilter;
 use crate::domain::Permission;
 use crate::domain::Sku;
@@ -190,7 +190,7 @@ async fn stock_chart(st: &AppState, product_id: i64, reorder_level: i64) -> Page
         super::dashboard::CHART_DAYS,
     );
     // One day more than shown, so the days can be counted in any zone (see `charts::day_of`).
-    let since = DayStart(days[0] - time::Duration::days(1));
+    let since = TimeBound::utc_day_start(days[0] - time::Duration::days(1));
     let opening = st.db.balance_before(product_id, since).await?;
     let changes = st.db.balance_by_quarter(product_id, since).await?;
     let balances = charts::balance_per_day(

@@ -108,7 +108,7 @@ impl ErrorPage {
 
 /// "Still processing": the original request with this token is running; the page refreshes
 /// itself to where the result will be (a `Refresh` header and a meta refresh, no script).
-#[derive(Template)]
+#[derive(Template, Clone)]
 #[template(path = "pending.html")]
 pub struct PendingPage {
     pub me: Option<Me>,

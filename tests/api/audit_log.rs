@@ -613,3 +613,77 @@ db_test!(html_in_an_event_is_escaped, |app: TestApp| async move {
     assert_eq!(column(&page, 2), ["<i>mallory</i>"]);
     assert_eq!(column(&page, 4), ["product <7>"]);
 });
+
+db_test!(
+    the_date_filter_takes_days_of_the_display_zone,
+    |app: TestApp| async move {
+        // New York is UTC-5 in January: its 10 January runs from 05:00 UTC to 05:00 UTC.
+        let cfg = orderdesk::server::ServerConfig {
+            timezone: "America/New_York".into(),
+            ..TestApp::config()
+        };
+        app.user("boss", Role::Admin).await;
+        let admin = Browser::new(app.second_server(&cfg).await);
+        admin
+            .sign_in("boss", &crate::helpers::password_of("boss"))
+            .await;
+        record(
+            &app,
+            &[
+                (
+                    "zoned",
+                    "confirm",
+                    "order",
+                    "1",
+                    "a",
+                    datetime!(2024-01-10 04:59:59.5 UTC),
+                ),
+                (
+                    "zoned",
+                    "confirm",
+                    "order",
+                    "2",
+                    "b",
+                    datetime!(2024-01-10 05:00:00 UTC),
+                ),
+                (
+                    "zoned",
+                    "confirm",
+                    "order",
+                    "3",
+                    "c",
+                    datetime!(2024-01-11 04:59:59.75 UTC),
+                ),
+                (
+                    "zoned",
+                    "confirm",
+                    "order",
+                    "4",
+                    "d",
+                    datetime!(2024-01-11 05:00:00.25 UTC),
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(
+            details(&admin, "actor=zoned&from=2024-01-10&to=2024-01-10").await,
+            "bc",
+            "the local day (UTC days would give ab)"
+        );
+        assert_eq!(details(&admin, "actor=zoned&to=2024-01-09").await, "a");
+        assert_eq!(details(&admin, "actor=zoned&from=2024-01-11").await, "d");
+        // What the page shows agrees with the filter: both events of the day are on the 10th.
+        let page = ok(&admin, "/audit?actor=zoned&from=2024-01-10&to=2024-01-10").await;
+        let times = column(&page, 1);
+        assert!(
+            times.iter().all(|t| t.starts_with("2024-01-10")),
+            "{times:?}"
+        );
+        // The export takes the same days.
+        let csv = admin
+            .get("/audit.csv?actor=zoned&from=2024-01-10&to=2024-01-10")
+            .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
+    }
+);

@@ -288,6 +288,7 @@ async fn axe_finds_nothing_serious_on_any_page_at_desk_and_phone_width() {
         ("users and API tokens", "/admin/users".into()),
         ("company details", "/admin/company".into()),
         ("audit log", "/audit".into()),
+        ("sign out", "/logout".into()),
         ("error page", "/orders/987654321".into()),
     ];
 

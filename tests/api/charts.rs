@@ -2,7 +2,7 @@
 //! product's ledger page, each with its figures table as the text alternative.
 
 use axum::http::StatusCode;
-use orderdesk::db::history::DayStart;
+use orderdesk::db::history::TimeBound;
 use orderdesk::db::products::{self, NewProduct};
 use orderdesk::domain::Role;
 use scraper::Selector;
@@ -78,7 +78,9 @@ db_test!(
         assert_eq!(page.count("#chart-revenue"), 0);
 
         // Stored figures per quarter-hour, on this backend's SQL.
-        let since = DayStart(time::OffsetDateTime::now_utc().date() - time::Duration::days(1));
+        let since = TimeBound::utc_day_start(
+            time::OffsetDateTime::now_utc().date() - time::Duration::days(1),
+        );
         let quarters = app.db.issued_by_quarter(since).await.unwrap();
         assert_eq!(quarters.iter().map(|q| q.invoices).sum::<i64>(), 2);
         assert_eq!(quarters.iter().map(|q| q.gross_cents).sum::<i64>(), 3600);
@@ -137,7 +139,9 @@ db_test!(
             page.text("#chart-stock desc")
         );
 
-        let since = DayStart(time::OffsetDateTime::now_utc().date() - time::Duration::days(1));
+        let since = TimeBound::utc_day_start(
+            time::OffsetDateTime::now_utc().date() - time::Duration::days(1),
+        );
         let balances = app.db.balance_by_quarter(a, since).await.unwrap();
         assert_eq!(balances.last().map(|b| b.balance), Some(43));
         assert_eq!(app.db.balance_before(a, since).await.unwrap(), 0);

@@ -6,6 +6,12 @@ use std::process::{Command, Stdio};
 /// Run `orderdesk` on the database `db` with `args` (and `stdin`): whether it exited 0, and
 /// everything it printed.
 pub(crate) fn orderdesk(db: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    let (code, out) = orderdesk_code(db, args, stdin);
+    (code == Some(0), out)
+}
+
+/// Run orderdesk; its exit code (`None` when a signal ended it) and its output.
+fn orderdesk_code(db: &str, args: &[&str], stdin: Option<&str>) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orderdesk"))
         .arg("--database-url")
         .arg(db)
@@ -30,7 +36,7 @@ pub(crate) fn orderdesk(db: &str, args: &[&str], stdin: Option<&str>) -> (bool, 
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code(), text)
 }
 
 #[test]
@@ -316,5 +322,139 @@ fn a_backup_is_checked_refuses_to_overwrite_and_restores_to_a_working_desk() {
     assert!(ok && out.contains("all invariants hold"), "{out}");
     let (ok, out) = orderdesk(&restored, &["user", "list"], None);
     assert!(ok && out.contains("clerk"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// README "Exit codes": each cause of failure ends with its own code, so that a script or a
+/// service manager can tell them apart without reading the message.
+#[test]
+fn each_kind_of_failure_has_its_documented_exit_code() {
+    let dir = std::env::temp_dir().join(format!("od_cli_exit_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("desk.db");
+    let db = format!("sqlite:{}", path.display());
+    let expect = |code: i32, args: &[&str], db: &str, stdin: Option<&str>, says: &str| {
+        let (got, out) = orderdesk_code(db, args, stdin);
+        assert_eq!(got, Some(code), "{args:?}: {out}");
+        assert!(out.contains(says), "{args:?} says {says:?}: {out}");
+    };
+    // 0: done; --help is an answer too.
+    expect(0, &["--help"], &db, None, "Usage");
+    expect(0, &["migrate", "run"], &db, None, "applied");
+    // 2: usage, from clap and from values the command refuses.
+    expect(
+        2,
+        &["no-such-command"],
+        &db,
+        None,
+        "unrecognized subcommand",
+    );
+    expect(
+        2,
+        &["check", "--no-such-flag"],
+        &db,
+        None,
+        "unexpected argument",
+    );
+    expect(
+        2,
+        &["user", "add", "carol", "--role", "root"],
+        &db,
+        Some("a long password\n"),
+        "not a role",
+    );
+    expect(
+        2,
+        &["user", "add", "carol", "--role", "clerk"],
+        &db,
+        Some("short\n"),
+        "at least 10",
+    );
+    // 1: could not do it, for a reason the message gives.
+    expect(
+        0,
+        &["user", "add", "bob", "--role", "clerk"],
+        &db,
+        Some("a long password\n"),
+        "added",
+    );
+    expect(
+        1,
+        &["user", "add", "bob", "--role", "clerk"],
+        &db,
+        Some("a long password\n"),
+        "exists",
+    );
+    // 3: configuration.
+    let missing = format!("sqlite:{}", dir.join("mistyped.db").display());
+    expect(3, &["check"], &missing, None, "there is no database file");
+    expect(
+        3,
+        &["check"],
+        "mysql://root@127.0.0.1/desk",
+        None,
+        "unsupported database URL scheme",
+    );
+    expect(
+        3,
+        &["serve", "--timezone", "Mars/Olympus_Mons"],
+        &db,
+        None,
+        "unknown time zone",
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    expect(
+        3,
+        &["serve", "--bind", &bind],
+        &db,
+        None,
+        "cannot listen on",
+    );
+    drop(taken);
+    // 4: the database cannot be reached or opened.
+    expect(
+        4,
+        &["check"],
+        "postgres://orderdesk@127.0.0.1:1/desk",
+        None,
+        "cannot connect",
+    );
+    let junk = dir.join("junk.db");
+    std::fs::write(&junk, "not a database\n".repeat(200)).unwrap();
+    expect(
+        4,
+        &["check"],
+        &format!("sqlite:{}", junk.display()),
+        None,
+        "not an SQLite database file",
+    );
+    // 5: the schema is not this binary's.
+    let empty = dir.join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    expect(
+        5,
+        &["check"],
+        &format!("sqlite:{}", empty.display()),
+        None,
+        "migrate run",
+    );
+    // 6: an invariant is violated (stock that its ledger does not explain).
+    expect(0, &["demo"], &db, None, "clerk");
+    expect(0, &["check"], &db, None, "all invariants hold");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query("UPDATE products SET stock_on_hand = stock_on_hand + 1")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    });
+    expect(6, &["check"], &db, None, "VIOLATION");
     let _ = std::fs::remove_dir_all(&dir);
 }

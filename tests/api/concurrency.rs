@@ -270,6 +270,25 @@ db_test!(
             "{refresh}"
         );
         assert!(dup.headers().get("retry-after").is_some());
+        // A page like every other: the site header with the signed-in clerk and the menu.
+        let body = axum::body::to_bytes(dup.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let page = crate::helpers::Page {
+            status: StatusCode::ACCEPTED,
+            headers: Default::default(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+        assert_eq!(
+            page.text("h1").as_deref(),
+            Some("Still processing your first submit")
+        );
+        assert!(
+            page.text(".who-name").is_some_and(|n| n.contains("clerk")),
+            "the header names who is signed in: {}",
+            page.body
+        );
+        assert!(page.count("nav[aria-label=Main] a") > 0, "the menu");
         let original = original.await.unwrap();
         app.db.faults().set_action_delay(Duration::ZERO);
         assert_eq!(original.status, StatusCode::SEE_OTHER);

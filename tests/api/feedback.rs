@@ -283,22 +283,46 @@ db_test!(
                 format!("/orders/{order}"),
             ),
             ("/receipts".to_string(), "/receipts/new".to_string()),
-            ("/logout".to_string(), "/".to_string()),
         ] {
             let page = app.browser.get(&path).await;
             assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
             assert_eq!(page.location(), Some(to.as_str()), "{path}");
         }
-        // Other methods and the API keep their 405.
-        let put = app
-            .browser
-            .request(
-                Request::put(format!("/orders/{order}/lines"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+        // Other methods get a 405 page with the header (and the `Allow` header); the API its
+        // 405 problem.
+        for (method, path) in [
+            ("PUT", format!("/orders/{order}/lines")),
+            ("DELETE", format!("/orders/{order}")),
+            ("PATCH", "/customers".to_string()),
+        ] {
+            let page = app
+                .browser
+                .request(
+                    Request::builder()
+                        .method(method)
+                        .uri(&path)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(
+                page.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            assert!(page.headers.get(header::ALLOW).is_some(), "{method} {path}");
+            assert_eq!(
+                page.text("h1").as_deref(),
+                Some("That address does not take this request"),
+                "{method} {path}: {}",
+                page.body
+            );
+            assert!(
+                page.text(".who-name").is_some(),
+                "the header: {}",
+                page.body
+            );
+        }
         let api = crate::api_client::clerk_client(&app).await;
         let res = api
             .send(
@@ -485,3 +509,160 @@ fn login_fields(name: &str, order: i64) -> Vec<(String, String)> {
         ("next".into(), format!("/orders/{order}")),
     ]
 }
+
+/// The counter of responses of `class` ("4xx") a server reports on `/metrics`.
+async fn responses(b: &Browser, scrape: &str, class: &str) -> u64 {
+    let page = b
+        .request(
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, format!("Bearer {scrape}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let metric = |name: &str| {
+        let prefix = format!("{name}{{class=\"{class}\"}} ");
+        page.body
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in {}", page.body))
+    };
+    metric("orderdesk_http_responses_total") * 1000 + metric("orderdesk_api_responses_total")
+}
+
+db_test!(
+    a_request_past_the_timeout_gets_a_page_or_a_problem_and_is_counted,
+    |app: TestApp| async move {
+        let cfg = orderdesk::server::ServerConfig {
+            request_timeout: Duration::from_millis(300),
+            metrics_token: Some("scrape".into()),
+            ..TestApp::config()
+        };
+        let router = app.second_server(&cfg).await;
+        let clerk = Browser::new(router.clone());
+        clerk.sign_in("clerk", &password_of("clerk")).await;
+        let c = app.customer("C-1", "Acme").await;
+        let p = app.product("PAPER", 500, 2000, 10).await;
+        let order = app.draft(c, &[(p, 1)]).await;
+        let form = clerk
+            .get(&format!("/orders/{order}"))
+            .await
+            .form("form#confirm");
+        let before = responses(&clerk, "scrape", "4xx").await;
+
+        // A confirmation that takes a second: the clerk is told, with the header, after 300 ms.
+        app.db
+            .faults()
+            .set_action_delay(Duration::from_millis(1000));
+        let slow = clerk.post(&format!("/orders/{order}/confirm"), &form).await;
+        assert_eq!(slow.status, StatusCode::REQUEST_TIMEOUT, "{}", slow.body);
+        assert_eq!(slow.text("h1").as_deref(), Some("That took too long"));
+        assert!(
+            slow.text(".who-name").is_some(),
+            "the header: {}",
+            slow.body
+        );
+        assert!(
+            !slow.body.to_lowercase().contains("nothing was changed"),
+            "the outcome is unknown: {}",
+            slow.body
+        );
+        assert_eq!(
+            responses(&clerk, "scrape", "4xx").await,
+            before + 1000,
+            "counted among all responses"
+        );
+
+        // The API: a problem, counted among the API's responses too.
+        let (api, _) = crate::api_client::client_as(&app, "clerk", Role::Clerk).await;
+        let api = api.on(router.clone());
+        let order2 = app.draft(c, &[(p, 1)]).await;
+        let res = api
+            .post(
+                &format!("/api/v1/orders/{order2}/confirm"),
+                Some("slow-1"),
+                &serde_json::json!({}),
+            )
+            .await;
+        res.expect_problem(408, "request-timeout");
+        assert_eq!(
+            responses(&clerk, "scrape", "4xx").await,
+            before + 2001,
+            "counted among all and among the API's responses"
+        );
+        // A 405 is counted like any answer.
+        let put = clerk
+            .request(
+                Request::put(format!("/orders/{order}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(responses(&clerk, "scrape", "4xx").await, before + 3001);
+
+        // The work went on: sending the same form again shows the one confirmation.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        app.db.faults().set_action_delay(Duration::ZERO);
+        let again = clerk.post(&format!("/orders/{order}/confirm"), &form).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+        assert_eq!(
+            again.location(),
+            Some(format!("/orders/{order}/confirmation").as_str())
+        );
+        let replay = api
+            .post(
+                &format!("/api/v1/orders/{order2}/confirm"),
+                Some("slow-1"),
+                &serde_json::json!({}),
+            )
+            .await;
+        replay.expect(201);
+        assert_eq!(
+            app.invoice_numbers().await.len(),
+            2,
+            "one invoice per order"
+        );
+        app.assert_invariants().await;
+    }
+);
+
+db_test!(
+    get_logout_asks_first_and_can_sign_out_everywhere,
+    |app: TestApp| async move {
+        let other = app.new_browser();
+        other.sign_in("clerk", &password_of("clerk")).await;
+        let third = app.new_browser();
+        third.sign_in("clerk", &password_of("clerk")).await;
+
+        // A GET (a link, a typed address) asks; it signs nobody out.
+        let ask = app.browser.get("/logout").await;
+        assert_eq!(ask.status, StatusCode::OK, "{}", ask.body);
+        assert_eq!(ask.text("h1").as_deref(), Some("Sign out?"));
+        assert!(ask.text(".who-name").is_some(), "the header");
+        assert_eq!(ask.form("form#sign-out").len(), 0, "a plain sign-out");
+        assert_eq!(app.browser.get("/").await.status, StatusCode::OK);
+
+        // Its first button signs out this browser only.
+        let out = app.browser.post("/logout", &[]).await;
+        assert_eq!(out.location(), Some("/login"));
+        assert_eq!(app.browser.get("/").await.status, StatusCode::SEE_OTHER);
+        assert_eq!(other.get("/").await.status, StatusCode::OK);
+
+        // "Sign out everywhere" ends every session of the user.
+        let ask = other.get("/logout").await;
+        let everywhere = ask.form("form#sign-out-everywhere");
+        let out = other.post("/logout", &everywhere).await;
+        assert_eq!(out.location(), Some("/login"));
+        for b in [&other, &third] {
+            let page = b.get("/").await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            assert!(page.location().unwrap().starts_with("/login"));
+        }
+        // Signed out, `/logout` is no place to come back to after signing in.
+        let page = app.browser.get("/logout").await;
+        assert_eq!(page.location(), Some("/login?next=%2F"));
+    }
+);

@@ -242,6 +242,7 @@ impl TestApp {
             secure_cookies: false,
             metrics_token: None,
             api_rate: 0,
+            request_timeout: Duration::from_secs(30),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Every page renders; the schema is what the binary expects; health endpoints answer.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+
+use orderdesk::domain::Role;
 
 use crate::helpers::{TestApp, db_test};
 
@@ -326,5 +328,72 @@ db_test!(
             .browser_as("walter", orderdesk::domain::Role::Warehouse)
             .await;
         assert_eq!(wh.get("/invoices.csv").await.status, StatusCode::FORBIDDEN);
+    }
+);
+
+// README: "a page hides what a role cannot do". Each role follows every link its pages show
+// (from the dashboard, over a draft, a confirmed and a cancelled order with their documents):
+// none of them may lead to a refusal.
+db_test!(
+    no_page_links_a_role_to_what_it_may_not_open,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let p = app.product("PAPER", 500, 2000, 100).await;
+        let _draft = app.draft(c, &[(p, 1)]).await;
+        let confirmed = app.draft(c, &[(p, 2)]).await;
+        let form = app.confirm_form(confirmed).await;
+        app.confirm(confirmed, &form).await;
+        let cancelled = app.draft(c, &[(p, 3)]).await;
+        let form = app.confirm_form(cancelled).await;
+        app.confirm(cancelled, &form).await;
+        let accountant = app.browser_as("anna", Role::Accountant).await;
+        let page = accountant.get(&format!("/orders/{cancelled}")).await;
+        let cancel = crate::helpers::set(&page.form("form#cancel"), "reason", "returned");
+        let done = accountant
+            .post(&format!("/orders/{cancelled}/cancel"), &cancel)
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        for (name, role) in [
+            ("clerk2", Role::Clerk),
+            ("ware", Role::Warehouse),
+            ("anna", Role::Accountant),
+            ("root", Role::Admin),
+        ] {
+            let b = app.browser_as(name, role).await;
+            let mut todo = vec!["/".to_string()];
+            let mut seen = std::collections::HashSet::new();
+            let link = scraper::Selector::parse("a[href]").unwrap();
+            while let Some(path) = todo.pop() {
+                if !seen.insert(path.clone()) || seen.len() > 400 {
+                    continue;
+                }
+                let page = b.get(&path).await;
+                assert!(
+                    page.status != StatusCode::FORBIDDEN && page.status != StatusCode::NOT_FOUND,
+                    "{role}: a page links to {path}, which answers {}",
+                    page.status
+                );
+                if !page
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|t| t.to_str().unwrap_or("").starts_with("text/html"))
+                {
+                    continue;
+                }
+                for a in page.html().select(&link) {
+                    let href = a.value().attr("href").unwrap_or_default();
+                    let href = href.split('#').next().unwrap_or_default();
+                    // Pages of a list (filters, further pages) and exports are the list's.
+                    let href = href.split('?').next().unwrap_or_default();
+                    if href.starts_with('/')
+                        && !href.starts_with("//")
+                        && !href.starts_with("/static/")
+                        && href != "/logout"
+                    {
+                        todo.push(href.to_string());
+                    }
+                }
+            }
+        }
     }
 );
