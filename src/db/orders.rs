@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::customers::CustomerRow;
 use super::search::{Needle, customer_match, reference_match};
+use super::types::TimeBound;
 use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx, per_backend};
 use crate::domain::OrderStatus;
 
@@ -146,7 +147,7 @@ impl Db {
     }
 
     /// Confirmations since `since`: (count, gross cents).
-    pub async fn confirmations_since(&self, since: OffsetDateTime) -> DbResult<(i64, i64)> {
+    pub async fn confirmations_since(&self, since: TimeBound) -> DbResult<(i64, i64)> {
         let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(gross_cents), 0) AS BIGINT) FROM invoices \
                    WHERE issued_at >= $1";
         Ok(

@@ -94,7 +94,10 @@ async fn show_dashboard(State(st): State<AppState>, user: CurrentUser) -> PageRe
     // "Today" is the day in the display zone: from its local midnight on.
     let today = st.zone.today();
     let midnight = st.zone.day_start(today);
-    let (count, gross) = st.db.confirmations_since(midnight).await?;
+    // A bound to the second, as stored on both backends: on SQLite an invoice issued in the
+    // first second of the day (stored with a fraction) still counts.
+    let since = TimeBound::at(midnight);
+    let (count, gross) = st.db.confirmations_since(since).await?;
     let low = st
         .db
         .list_products(
