@@ -8,21 +8,45 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Upper bounds of the latency buckets, in seconds.
+use crate::db::timing::Phase;
+use crate::idempotency::Timing;
+
+/// Upper bounds of the request latency buckets, in seconds.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
+/// Upper bounds of the buckets of one phase of a confirmation, in seconds: most phases take a
+/// fraction of a millisecond.
+const PHASE_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
 /// A latency histogram with fixed buckets.
-#[derive(Default)]
 pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
     count: AtomicU64,
     sum_micros: AtomicU64,
 }
 
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::with_bounds(&BUCKETS)
+    }
+}
+
 impl Histogram {
+    fn with_bounds(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
     pub fn observe(&self, d: Duration) {
         let secs = d.as_secs_f64();
-        for (bound, n) in BUCKETS.iter().zip(&self.buckets) {
+        for (bound, n) in self.bounds.iter().zip(&self.buckets) {
             if secs <= *bound {
                 n.fetch_add(1, Ordering::Relaxed);
             }
@@ -36,17 +60,29 @@ impl Histogram {
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        for (bound, n) in BUCKETS.iter().zip(&self.buckets) {
+        self.render_series(out, name, "");
+    }
+
+    /// The series of this histogram, each with `labels` (`key="value",` or empty) first.
+    fn render_series(&self, out: &mut String, name: &str, labels: &str) {
+        for (bound, n) in self.bounds.iter().zip(&self.buckets) {
             let _ = writeln!(
                 out,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
+                "{name}_bucket{{{labels}le=\"{bound}\"}} {}",
                 n.load(Ordering::Relaxed)
             );
         }
         let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+        let labels = match labels.trim_end_matches(',') {
+            "" => String::new(),
+            l => format!("{{{l}}}"),
+        };
+        let _ = writeln!(
+            out,
+            "{name}_sum{labels} {sum}\n{name}_count{labels} {count}"
+        );
     }
 }
 
@@ -66,14 +102,34 @@ pub enum ConfirmOutcome {
 }
 
 /// Every counter of the process.
-#[derive(Default)]
 pub struct Metrics {
     responses: [AtomicU64; 5],
     api_responses: [AtomicU64; 5],
     request_seconds: Histogram,
     confirmations: [AtomicU64; 5],
     confirm_seconds: Histogram,
+    /// The phases of the confirmations this server committed, one histogram per [`Phase`].
+    confirm_phase_seconds: Vec<Histogram>,
 }
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            responses: Default::default(),
+            api_responses: Default::default(),
+            request_seconds: Histogram::default(),
+            confirmations: Default::default(),
+            confirm_seconds: Histogram::default(),
+            confirm_phase_seconds: Phase::ALL
+                .iter()
+                .map(|_| Histogram::with_bounds(&PHASE_BUCKETS))
+                .collect(),
+        }
+    }
+}
+
+/// The action whose phases `/metrics` shows: a confirmation (its scope's purpose).
+const CONFIRMATION: &str = "confirm-order";
 
 impl Metrics {
     pub fn record_response(&self, status: u16, took: Duration) {
@@ -103,6 +159,17 @@ impl Metrics {
         };
         self.record_confirmation(outcome, start.elapsed());
         result.map(|(answer, _)| answer)
+    }
+
+    /// The phases of an action this server committed (pages and API alike); `/metrics` keeps
+    /// those of confirmations, the log has every action's.
+    pub fn record_timing(&self, timing: &Timing) {
+        if timing.action != CONFIRMATION {
+            return;
+        }
+        for (phase, histogram) in Phase::ALL.iter().zip(&self.confirm_phase_seconds) {
+            histogram.observe(timing.phases.get(*phase));
+        }
     }
 
     pub fn record_confirmation(&self, outcome: ConfirmOutcome, took: Duration) {
@@ -158,6 +225,15 @@ impl Metrics {
             "orderdesk_confirmation_duration_seconds",
             "Time to answer a confirmation request.",
         );
+        let name = "orderdesk_confirmation_phase_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time a committed confirmation spent in each phase of its transaction \
+             (connection, claim, lock, write, number, render, commit).\n# TYPE {name} histogram"
+        );
+        for (phase, histogram) in Phase::ALL.iter().zip(&self.confirm_phase_seconds) {
+            histogram.render_series(&mut out, name, &format!("phase=\"{}\",", phase.name()));
+        }
         out
     }
 }
@@ -182,5 +258,29 @@ mod tests {
         assert!(text.contains("orderdesk_confirmations_total{outcome=\"replayed\"} 1"));
         assert!(text.contains("orderdesk_confirmations_total{outcome=\"confirmed\"} 0"));
         assert!(text.contains("orderdesk_api_responses_total{class=\"2xx\"} 1"));
+        assert!(text.contains("orderdesk_http_request_duration_seconds_sum 0.033"));
+    }
+
+    #[test]
+    fn confirmations_have_a_histogram_per_phase_and_other_actions_none() {
+        use crate::db::timing::PhaseTimes;
+        let m = Metrics::default();
+        let start = std::time::Instant::now();
+        let mut phases = PhaseTimes::since(start);
+        phases.mark(Phase::Claim);
+        let timing = |action| Timing {
+            action,
+            phases: phases.clone(),
+        };
+        m.record_timing(&timing("confirm-order"));
+        m.record_timing(&timing("add-line"));
+        let text = m.render();
+        let phase = "orderdesk_confirmation_phase_seconds";
+        for p in Phase::ALL {
+            let count = format!("{phase}_count{{phase=\"{}\"}} 1", p.name());
+            assert!(text.contains(&count), "{count} in {text}");
+        }
+        assert!(text.contains(&format!("{phase}_bucket{{phase=\"lock\",le=\"0.0001\"}} 1")));
+        assert!(text.contains(&format!("{phase}_bucket{{phase=\"claim\",le=\"+Inf\"}} 1")));
     }
 }

@@ -29,6 +29,7 @@ pub mod search;
 mod settings;
 mod sqlite;
 pub mod stock;
+pub mod timing;
 pub mod types;
 pub mod users;
 
@@ -182,6 +183,8 @@ pub struct Db {
 pub struct Tx {
     pub(crate) conn: TxConn,
     health: std::sync::Arc<WriteHealth>,
+    /// Where this transaction's time went, phase by phase (see [`timing`]).
+    times: timing::PhaseTimes,
     #[cfg(feature = "test-hooks")]
     pub(crate) faults: std::sync::Arc<faults::Faults>,
 }
@@ -296,6 +299,7 @@ impl Db {
 
     /// Begin a write transaction.
     pub async fn begin(&self) -> DbResult<Tx> {
+        let mut times = timing::PhaseTimes::since(std::time::Instant::now());
         let conn = match &self.pools {
             Pools::Sqlite { write, .. } => write
                 .begin_with("BEGIN IMMEDIATE")
@@ -310,9 +314,11 @@ impl Db {
                 self.write_health.failed();
             }
         })?;
+        times.mark(timing::Phase::Connection);
         Ok(Tx {
             conn,
             health: std::sync::Arc::clone(&self.write_health),
+            times,
             #[cfg(feature = "test-hooks")]
             faults: std::sync::Arc::clone(&self.faults),
         })
@@ -381,6 +387,17 @@ impl Db {
 }
 
 impl Tx {
+    /// The time since the previous mark (or `BEGIN`) belongs to `phase`.
+    pub fn mark(&mut self, phase: timing::Phase) {
+        self.times.mark(phase);
+    }
+
+    /// The phases so far; a copy whose clock runs on, so that marking it after
+    /// [`commit`](Tx::commit) gives the commit its time.
+    pub fn times(&self) -> timing::PhaseTimes {
+        self.times.clone()
+    }
+
     pub async fn commit(self) -> DbResult<()> {
         let done = match self.conn {
             TxConn::Sqlite(t) => t.commit().await,

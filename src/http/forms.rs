@@ -157,10 +157,15 @@ impl AppState {
         P: Presenter<A::Output>,
     {
         match idempotency::execute(&self.db, claim, action, presenter).await {
-            Ok(Execution::Fresh { response, .. }) => Ok(Submitted {
-                response: stored(&response),
-                replayed: false,
-            }),
+            Ok(Execution::Fresh {
+                response, times, ..
+            }) => {
+                self.metrics.record_timing(&times);
+                Ok(Submitted {
+                    response: stored(&response),
+                    replayed: false,
+                })
+            }
             Ok(Execution::Replayed(recorded)) => Ok(Submitted {
                 response: replayed(recorded),
                 replayed: true,

@@ -31,6 +31,7 @@ pub use fingerprint::{canonical_json, fingerprint_form, fingerprint_json};
 pub use token::{FormToken, Scope, Secret, TokenError};
 
 use crate::db::idempotency::{self as store, IdempotencyRecord, NewClaim};
+use crate::db::timing::{Phase, PhaseTimes};
 use crate::db::{Db, DbError, Tx, now};
 use crate::domain::{Actor, Permission};
 use crate::error::{Error, KeyError, Result};
@@ -91,11 +92,23 @@ pub enum Lookup {
     Replay(Recorded),
 }
 
+/// Where one fresh execution's time went: the action (its scope's purpose) and its phases.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub action: &'static str,
+    pub phases: PhaseTimes,
+}
+
 /// What [`execute`] did.
 #[derive(Debug)]
 pub enum Execution<T> {
-    /// This request did the work; `response` was recorded with its effects.
-    Fresh { output: T, response: StoredResponse },
+    /// This request did the work; `response` was recorded with its effects; `times` says
+    /// where the transaction's time went.
+    Fresh {
+        output: T,
+        response: StoredResponse,
+        times: Timing,
+    },
     /// A duplicate that waited for the first request and found its record.
     Replayed(Recorded),
 }
@@ -291,6 +304,7 @@ where
             None => Err(Error::Busy),
         };
     }
+    tx.mark(Phase::Claim);
     crate::db::faults::pause_after_claim(&db).await;
     let output = match action.apply(&mut tx).await {
         Ok(output) => output,
@@ -299,6 +313,8 @@ where
             return Err(err);
         }
     };
+    // What the action did not mark itself was writing.
+    tx.mark(Phase::Write);
     let response = match presenter.present(&output, &mut tx).await {
         Ok(response) => response,
         Err(err) => {
@@ -315,8 +331,37 @@ where
         };
         store::complete(&mut tx, claim.user_id, &claim.key, &recorded, at).await?;
     }
+    tx.mark(Phase::Render);
+    let mut phases = tx.times();
     tx.commit().await?;
-    Ok(Execution::Fresh { output, response })
+    phases.mark(Phase::Commit);
+    let times = Timing {
+        action: claim.scope.purpose,
+        phases,
+    };
+    log_timing(&times);
+    Ok(Execution::Fresh {
+        output,
+        response,
+        times,
+    })
+}
+
+/// One line per committed action, with its phases as fields (milliseconds).
+fn log_timing(t: &Timing) {
+    let p = &t.phases;
+    tracing::info!(
+        action = t.action,
+        total_ms = p.total().as_secs_f64() * 1000.0,
+        connection_ms = p.millis(Phase::Connection),
+        claim_ms = p.millis(Phase::Claim),
+        lock_ms = p.millis(Phase::Lock),
+        write_ms = p.millis(Phase::Write),
+        number_ms = p.millis(Phase::Number),
+        render_ms = p.millis(Phase::Render),
+        commit_ms = p.millis(Phase::Commit),
+        "committed"
+    );
 }
 
 /// Dropping a transaction rolls it back too; being explicit returns the connection clean.

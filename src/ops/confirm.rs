@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::documents::{CustomerSnapshot, InvoiceDoc, InvoiceLineDoc, invoice_of_order};
 use crate::db::audit::{self, AuditEvent};
 use crate::db::invoices::{self, InvoiceLineRow, NewInvoice};
+use crate::db::timing::Phase;
 use crate::db::{Reader, Tx, faults, orders, stock};
 use crate::domain::{
     Actor, Money, OrderStatus, Permission, PricedLine, Quantity, ShortLine, TaxRate,
@@ -92,6 +93,7 @@ impl Action for ConfirmOrder {
         if lines.is_empty() {
             return Err(Conflict::NoLines { order_id: id }.into());
         }
+        tx.mark(Phase::Lock);
         let demand = demand_by_product(lines.iter().map(|l| (l.product_id, l.quantity)));
         let on_hand: BTreeMap<i64, i64> = lines
             .iter()
@@ -180,6 +182,7 @@ impl Action for ConfirmOrder {
             at,
         )
         .await?;
+        tx.mark(Phase::Write);
 
         // Last: the numbering counter, on which every confirmation queues until commit.
         let number = invoices::issue(
@@ -201,6 +204,7 @@ impl Action for ConfirmOrder {
             },
         )
         .await?;
+        tx.mark(Phase::Number);
         Ok(Confirmation {
             order_id: id,
             fresh: true,

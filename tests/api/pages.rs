@@ -217,6 +217,21 @@ db_test!(
             m.body
                 .contains("orderdesk_confirmation_duration_seconds_count 2")
         );
+        // The committed confirmation's phases, one histogram each; the replay has none, and
+        // the draft's own writes are not confirmations.
+        for phase in [
+            "connection",
+            "claim",
+            "lock",
+            "write",
+            "number",
+            "render",
+            "commit",
+        ] {
+            let count =
+                format!("orderdesk_confirmation_phase_seconds_count{{phase=\"{phase}\"}} 1");
+            assert!(m.body.contains(&count), "{count}: {}", m.body);
+        }
         // A clerk may not read them; an anonymous scraper needs the token.
         assert_eq!(
             app.browser.get("/metrics").await.status,

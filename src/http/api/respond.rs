@@ -58,7 +58,12 @@ where
 {
     Ok(
         match idempotency::execute(&st.db, claim, action, presenter).await? {
-            Execution::Fresh { response, .. } => (stored(&response), false),
+            Execution::Fresh {
+                response, times, ..
+            } => {
+                st.metrics.record_timing(&times);
+                (stored(&response), false)
+            }
             Execution::Replayed(recorded) => (replayed(recorded), true),
         },
     )
