@@ -88,10 +88,19 @@ impl PhaseTimes {
         self.spent.iter().sum()
     }
 
-    /// Milliseconds of `phase`, for log fields.
+    /// Milliseconds of `phase` to the microsecond, for log fields.
     pub fn millis(&self, phase: Phase) -> f64 {
-        self.get(phase).as_secs_f64() * 1000.0
+        millis(self.get(phase))
     }
+
+    /// Milliseconds of the whole to the microsecond.
+    pub fn total_millis(&self) -> f64 {
+        millis(self.total())
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 #[cfg(test)]
@@ -117,5 +126,6 @@ mod tests {
         assert_eq!(t.get(Phase::Lock), Duration::ZERO);
         let whole = start.elapsed();
         assert!(t.total() <= whole && t.total() >= Duration::from_millis(4));
+        assert_eq!(millis(Duration::from_nanos(3_467_524_999)), 3467.525);
     }
 }

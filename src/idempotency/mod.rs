@@ -352,7 +352,7 @@ fn log_timing(t: &Timing) {
     let p = &t.phases;
     tracing::info!(
         action = t.action,
-        total_ms = p.total().as_secs_f64() * 1000.0,
+        total_ms = p.total_millis(),
         connection_ms = p.millis(Phase::Connection),
         claim_ms = p.millis(Phase::Claim),
         lock_ms = p.millis(Phase::Lock),
