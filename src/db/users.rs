@@ -4,6 +4,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditEvent};
+use super::idempotency::IdempotencyRecord;
 use super::{Db, DbResult, Tx, now, on_pool, on_tx};
 use crate::domain::Role;
 
@@ -26,6 +27,40 @@ pub struct SessionRow {
     pub display_name: String,
     pub role: Role,
     pub last_seen_at: OffsetDateTime,
+}
+
+/// A session row with the columns of one idempotency record (all NULL when there is none).
+#[derive(Debug, FromRow)]
+struct SessionKeyRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    purpose: Option<String>,
+    target: Option<String>,
+    fingerprint: Option<String>,
+    status_code: Option<i64>,
+    location: Option<String>,
+    content_type: Option<String>,
+    body: Option<String>,
+    completed_at: Option<OffsetDateTime>,
+}
+
+impl SessionKeyRow {
+    fn split(self) -> (SessionRow, Option<IdempotencyRecord>) {
+        let record = match (self.purpose, self.target, self.fingerprint) {
+            (Some(purpose), Some(target), Some(fingerprint)) => Some(IdempotencyRecord {
+                purpose,
+                target,
+                fingerprint,
+                status_code: self.status_code,
+                location: self.location,
+                content_type: self.content_type,
+                body: self.body,
+                completed_at: self.completed_at,
+            }),
+            _ => None,
+        };
+        (self.session, record)
+    }
 }
 
 /// How long sessions live.
@@ -81,6 +116,33 @@ impl Db {
         .bind(t - life.idle)
         .fetch_optional(c)
         .await)?)
+    }
+
+    /// [`Db::find_session`] and, in the same statement, the record of the session user's
+    /// idempotency `key` (None when there is none): a resubmitted form is answered from one
+    /// read, not two.
+    pub async fn find_session_and_key(
+        &self,
+        id_hash: &str,
+        life: SessionLifetimes,
+        key: &str,
+    ) -> DbResult<Option<(SessionRow, Option<IdempotencyRecord>)>> {
+        let t = now();
+        let row = on_pool!(self, c => sqlx::query_as::<_, SessionKeyRow>(
+            "SELECT u.id AS user_id, u.username, u.display_name, u.role, s.last_seen_at, \
+                    k.purpose, k.target, k.fingerprint, k.status_code, k.location, \
+                    k.content_type, k.body, k.completed_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN idempotency_keys k ON k.user_id = u.id AND k.key = $4 \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled_at IS NULL",
+        )
+        .bind(id_hash)
+        .bind(t)
+        .bind(t - life.idle)
+        .bind(key)
+        .fetch_optional(c)
+        .await)?;
+        Ok(row.map(SessionKeyRow::split))
     }
 
     /// Start a session (only the hash of the cookie's token is stored), and audit the sign-in.

@@ -110,7 +110,14 @@ impl AppState {
             .idem
             .form_claim(user.id, scope, token, fields)
             .map_err(Error::from)?;
-        Ok(match idempotency::lookup(&self.db, claim).await? {
+        // The session layer may have read this key's record with the session already.
+        let looked_up = match &user.known_key {
+            Some(known) if known.key == claim.key() => {
+                idempotency::lookup_in(claim, known.record.clone())
+            }
+            _ => idempotency::lookup(&self.db, claim).await,
+        };
+        Ok(match looked_up? {
             Lookup::Replay(recorded) => Submission::Replayed(replayed(recorded)),
             Lookup::New(claim) => Submission::New(claim),
         })

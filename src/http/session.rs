@@ -30,6 +30,18 @@ pub struct CurrentUser {
     pub(crate) flash: Option<String>,
     /// A form kept across an expired session, for this page (set by the feedback layer).
     pub(crate) restored: Option<super::feedback::Restored>,
+    /// The idempotency record of the submitted form's key, read with the session.
+    pub(crate) known_key: Option<std::sync::Arc<KnownKey>>,
+}
+
+/// A submitted form's idempotency key and its record (None: not used yet), read with the
+/// session in one statement so that a resubmitted form costs one read. The token is not
+/// verified when it is read: [`super::state::AppState::claim_form`] verifies it first and uses
+/// the record only for the same user and key.
+#[derive(Debug)]
+pub(crate) struct KnownKey {
+    pub key: String,
+    pub record: Option<crate::db::idempotency::IdempotencyRecord>,
 }
 
 impl CurrentUser {
@@ -130,8 +142,33 @@ pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next:
     }
     if let Some(token) = cookie_token(req.headers()) {
         let hash = session_hash(&token);
-        match st.db.find_session(&hash, st.sessions.lifetimes).await {
-            Ok(Some(row)) => {
+        let (rebuilt, form_key) = match form_key(req, st.request_timeout).await {
+            Ok(read) => read,
+            Err(refused) => return refused.into_response(),
+        };
+        req = rebuilt;
+        let found = match &form_key {
+            Some(key) => st
+                .db
+                .find_session_and_key(&hash, st.sessions.lifetimes, key)
+                .await
+                .map(|found| {
+                    found.map(|(row, record)| {
+                        let known = KnownKey {
+                            key: key.clone(),
+                            record,
+                        };
+                        (row, Some(std::sync::Arc::new(known)))
+                    })
+                }),
+            None => st
+                .db
+                .find_session(&hash, st.sessions.lifetimes)
+                .await
+                .map(|found| found.map(|row| (row, None))),
+        };
+        match found {
+            Ok(Some((row, known_key))) => {
                 if crate::db::now() - row.last_seen_at > time::Duration::minutes(1)
                     && let Err(e) = st.db.touch_session(&hash).await
                 {
@@ -145,6 +182,7 @@ pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next:
                     session_hash: hash,
                     flash: None,
                     restored: None,
+                    known_key,
                 });
             }
             Ok(None) => {}
@@ -182,6 +220,54 @@ pub async fn require_sign_in(State(st): State<AppState>, mut req: Request, next:
         res.headers_mut().append(header::SET_COOKIE, cookie);
     }
     res
+}
+
+/// The idempotency key named by the token of a submitted form, read from its body (which is
+/// put back for the handler); None for anything but a form POST of a declared length within
+/// the form limit. A body that cannot be read is refused here as the form extractor would
+/// refuse it, and one that takes longer than the request time limit as a timeout.
+async fn form_key(
+    req: Request,
+    time_limit: std::time::Duration,
+) -> Result<(Request, Option<String>), PageError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let small_form = *req.method() == Method::POST
+        && is_form(req.headers())
+        && declared.is_some_and(|n| n <= super::extract::FORM_LIMIT);
+    if !small_form {
+        return Ok((req, None));
+    }
+    let (parts, body) = req.into_parts();
+    // Read here, before the request's own time limit starts: bounded by the same limit.
+    let read = tokio::time::timeout(
+        time_limit,
+        axum::body::to_bytes(body, super::extract::FORM_LIMIT),
+    )
+    .await
+    .map_err(|_| PageError::TimedOut {
+        seconds: time_limit.as_secs().max(1),
+    })?;
+    let bytes =
+        read.map_err(|_| PageError::BadRequest("The form could not be read completely.".into()))?;
+    let key = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| {
+            let mut tokens = pairs
+                .into_iter()
+                .filter(|(k, _)| k == crate::idempotency::TOKEN_FIELD);
+            match (tokens.next(), tokens.next()) {
+                (Some((_, t)), None) => crate::idempotency::FormToken::unverified_key(&t),
+                _ => None,
+            }
+        });
+    Ok((
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        key,
+    ))
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

@@ -188,7 +188,7 @@ impl Idempotency {
         )?;
         Ok(Claim {
             user_id,
-            key: format!("form:{}", verified.key().simple()),
+            key: verified.idempotency_key(),
             scope,
             fingerprint: fingerprint_form(fields),
         })
@@ -217,6 +217,11 @@ impl Claim {
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
+
+    /// The key as stored (`form:` + nonce, or `api:` + the client's key).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
 }
 
 /// What form tokens are bound to.
@@ -226,7 +231,14 @@ fn subject(user_id: i64) -> String {
 
 /// The cheap path: a completed key is answered from one indexed read, without a write lock.
 pub async fn lookup(db: &Db, claim: Claim) -> Result<Lookup> {
-    match db.find_idempotency(claim.user_id, &claim.key).await? {
+    let record = db.find_idempotency(claim.user_id, &claim.key).await?;
+    lookup_in(claim, record)
+}
+
+/// [`lookup`] with the key's record read already (with the session, in the same statement);
+/// `record` must be the one of `claim`'s user and key.
+pub fn lookup_in(claim: Claim, record: Option<IdempotencyRecord>) -> Result<Lookup> {
+    match record {
         Some(record) => Ok(Lookup::Replay(replay(&claim, record)?)),
         None => Ok(Lookup::New(claim)),
     }

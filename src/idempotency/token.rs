@@ -91,6 +91,27 @@ impl FormToken {
     pub fn key(self) -> Uuid {
         self.key
     }
+
+    /// The idempotency key of this token.
+    pub fn idempotency_key(self) -> String {
+        form_key(self.key)
+    }
+
+    /// The idempotency key a submitted token names, not verified: only to read its record
+    /// early (the session layer reads it with the session); the token is verified before the
+    /// record is used.
+    pub fn unverified_key(submitted: &str) -> Option<String> {
+        let (nonce, _) = submitted.trim().split_once('.')?;
+        if nonce.len() != 32 {
+            return None;
+        }
+        Uuid::try_parse(nonce).ok().map(form_key)
+    }
+}
+
+/// The idempotency key of a form token's nonce.
+fn form_key(nonce: Uuid) -> String {
+    format!("form:{}", nonce.simple())
 }
 
 fn keyed(secret: &Secret, subject: &str, scope: &Scope, key: Uuid) -> HmacSha256 {
@@ -162,6 +183,21 @@ mod tests {
         Scope {
             purpose,
             target: target.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_unverified_key_is_the_key_the_verified_token_claims() {
+        let secret = Secret::new(b"k".repeat(32));
+        let s = scope("confirm-order", "order:1");
+        let token = FormToken::issue(&secret, "user:1", &s);
+        let verified = FormToken::verify(&secret, &token, "user:1", &s).unwrap();
+        assert_eq!(
+            FormToken::unverified_key(&token),
+            Some(verified.idempotency_key())
+        );
+        for bad in ["", "abc", "not-a-uuid.mac", "0123.mac"] {
+            assert_eq!(FormToken::unverified_key(bad), None, "{bad}");
         }
     }
 
