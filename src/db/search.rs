@@ -16,6 +16,7 @@ use super::products::ProductRow;
 use std::sync::Arc;
 
 use super::{Backend, Db, DbResult};
+use crate::domain::Sku;
 
 /// A search text as the query of one backend binds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,6 @@ pub(crate) struct Needle {
     pub value: String,
     /// Whether the index can answer it (three characters or more).
     pub indexed: bool,
-    /// The words of the text that the index can answer alone (three characters or more).
-    pub words: Vec<String>,
 }
 
 impl Needle {
@@ -45,16 +44,7 @@ impl Needle {
             (Backend::Sqlite, false) => like_pattern(&text),
             (Backend::Postgres, _) => text.to_lowercase(),
         };
-        let words = text
-            .split_whitespace()
-            .filter(|w| w.chars().count() >= 3)
-            .map(str::to_lowercase)
-            .collect();
-        Needle {
-            value,
-            indexed,
-            words,
-        }
+        Needle { value, indexed }
     }
 }
 
@@ -96,7 +86,7 @@ const PRODUCTS_SQLITE: &str = concat!(
 );
 // `COLLATE "C"`: SKUs are upper-case ASCII, and the range is a byte range whatever the
 // database's collation (migration 0008 indexes it). `$6` is the word of the text that the
-// trigram index is asked for (see [`Db::index_word`]); the whole text is then checked with
+// trigram index is asked for (see [`SearchSample`]); the whole text is then checked with
 // `strpos`, which the index cannot answer, so that the planner asks the index for `$6` alone.
 const PRODUCTS_POSTGRES: &str = concat!(
     "(",
@@ -122,20 +112,16 @@ const SAMPLE_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 const FOUND: i64 = 50;
 
 /// The SKU range `[from, to)` of the SKUs that start with `q`, or an empty range when `q`
-/// cannot start a SKU (a space, an accent). SKUs are upper-case ASCII letters, digits, `-`,
-/// `_` and `.`, all below `~`.
+/// cannot start a SKU (a space, an accent). A SKU's start is SKU-shaped itself, and SKUs are
+/// upper-case ASCII letters, digits, `-`, `_` and `.`, all below `~`.
 fn sku_range(q: &str) -> (String, String) {
-    let text = q.trim();
-    if text.is_empty()
-        || !text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return (String::new(), String::new());
+    match Sku::parse(q) {
+        Ok(sku) => {
+            let to = format!("{}~", sku.as_str());
+            (sku.as_str().to_string(), to)
+        }
+        Err(_) => (String::new(), String::new()),
     }
-    let from = text.to_ascii_uppercase();
-    let to = format!("{from}~");
-    (from, to)
 }
 
 /// One row of the product search and the branch that found it.
@@ -246,7 +232,8 @@ pub(crate) struct SearchSample(std::sync::Mutex<Option<(std::time::Instant, Arc<
 
 impl SearchSample {
     async fn index_word(&self, pool: &sqlx::PgPool, needle: &Needle) -> DbResult<Option<String>> {
-        if needle.words.len() < 2 {
+        let words = words(&needle.value);
+        if words.len() < 2 {
             return Ok(None);
         }
         let kept = self
@@ -268,12 +255,21 @@ impl SearchSample {
                 sample
             }
         };
-        Ok(rarest(&needle.words, &sample))
+        Ok(rarest(&words, &sample))
     }
 }
 
+/// The words of a PostgreSQL needle (lower case already) that a trigram index can answer alone
+/// (three characters or more).
+fn words(value: &str) -> Vec<&str> {
+    value
+        .split_whitespace()
+        .filter(|w| w.chars().count() >= 3)
+        .collect()
+}
+
 /// The word that the fewest values of `sample` contain (folded), the longest among equals.
-fn rarest(words: &[String], sample: &[String]) -> Option<String> {
+fn rarest(words: &[&str], sample: &[String]) -> Option<String> {
     words
         .iter()
         .min_by_key(|w| {
@@ -281,7 +277,7 @@ fn rarest(words: &[String], sample: &[String]) -> Option<String> {
             let count = sample.iter().filter(|v| v.contains(&w)).count();
             (count, std::cmp::Reverse(w.chars().count()))
         })
-        .cloned()
+        .map(|w| (*w).to_string())
 }
 
 /// Lower case without accents, as `orderdesk_fold` (unaccent) does for the letters of Western
@@ -374,19 +370,16 @@ mod tests {
         let sample: Vec<String> = (1..=100)
             .map(|i| format!("bench-{i:07} bench product {}", i * 997))
             .collect();
-        let words = |t: &str| Needle::new(Backend::Postgres, t).words;
-        assert_eq!(
-            rarest(&words("product 4751"), &sample).as_deref(),
-            Some("4751")
-        );
+        let rarest_of = |t: &str, sample: &[String]| {
+            let needle = Needle::new(Backend::Postgres, t);
+            rarest(&words(&needle.value), sample)
+        };
+        assert_eq!(rarest_of("product 4751", &sample).as_deref(), Some("4751"));
         // Accents are folded for the count: "prödüct" is as common as "product".
-        assert_eq!(
-            rarest(&words("Prödüct 4751"), &sample).as_deref(),
-            Some("4751")
-        );
+        assert_eq!(rarest_of("Prödüct 4751", &sample).as_deref(), Some("4751"));
         // Without a sample (no ANALYZE yet) the longest word is taken.
         assert_eq!(
-            rarest(&words("ab product 4751"), &[]).as_deref(),
+            rarest_of("ab product 4751", &[]).as_deref(),
             Some("product")
         );
         assert_eq!(fold("Müller ÉTÉ"), "muller ete");
