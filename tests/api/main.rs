@@ -27,6 +27,7 @@ mod faults;
 mod feedback;
 mod forms;
 mod fuzz;
+mod golden;
 mod json_api;
 mod master_data;
 mod order_entry;
