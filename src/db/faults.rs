@@ -3,7 +3,7 @@
 //! it remains. Compiled only with the `test-hooks` feature, which the integration tests enable;
 //! without it the hooks below are empty functions and release builds carry none of this.
 
-use super::{Db, Tx};
+use super::Tx;
 
 #[cfg(feature = "test-hooks")]
 pub use hooks::Faults;
@@ -45,7 +45,7 @@ mod hooks {
         }
     }
 
-    impl super::Db {
+    impl crate::db::Db {
         /// This database handle's fault switches.
         pub fn faults(&self) -> &Faults {
             &self.faults
@@ -54,13 +54,13 @@ mod hooks {
 }
 
 /// Right after an action's claim: sleep when a test asked for overlapping duplicates.
-pub async fn pause_after_claim(db: &Db) {
+pub async fn pause_after_claim(tx: &Tx) {
     #[cfg(feature = "test-hooks")]
-    if let Some(delay) = db.faults.action_delay() {
+    if let Some(delay) = tx.faults.action_delay() {
         tokio::time::sleep(delay).await;
     }
     #[cfg(not(feature = "test-hooks"))]
-    let _ = db;
+    let _ = tx;
 }
 
 /// Right after a confirmation's stock update: whether a test asked it to fail there.

@@ -30,17 +30,42 @@ pub struct Response<'a> {
     pub body: Option<&'a str>,
 }
 
-/// A claim on a key, as inserted first in the business transaction.
+/// A response as recorded and replayed: what a face produced for an outcome (re-exported by
+/// the engine, which knows no HTTP either).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Option<String>,
+}
+
+impl StoredResponse {
+    /// Post/redirect/get: `303 See Other` to `location`.
+    pub fn see_other(location: impl Into<String>) -> Self {
+        StoredResponse {
+            status: 303,
+            location: Some(location.into()),
+            content_type: None,
+            body: None,
+        }
+    }
+}
+
+/// A claim on a key, as inserted first in the business transaction: by [`claim`], or, for an
+/// action that folds it into its own first statement, handed over through
+/// [`Tx::defer_claim`](super::Tx::defer_claim).
 #[derive(Debug, Clone)]
-pub struct NewClaim<'a> {
+pub struct NewClaim {
     pub user_id: i64,
-    pub key: &'a str,
-    pub purpose: &'a str,
-    pub target: &'a str,
-    pub fingerprint: &'a str,
+    pub key: String,
+    pub purpose: &'static str,
+    pub target: String,
+    pub fingerprint: String,
     /// The response, when the action's face knows it before running: written with the claim,
     /// so the transaction needs no second statement to record it.
-    pub planned: Option<Response<'a>>,
+    pub planned: Option<StoredResponse>,
+    pub at: OffsetDateTime,
 }
 
 const SELECT: &str = "SELECT purpose, target, fingerprint, status_code, location, content_type, body, \
@@ -88,24 +113,24 @@ impl Db {
 /// Claim a key. True when this transaction now owns it; false when a committed record exists
 /// (on PostgreSQL this statement first waits, bounded by lock_timeout, for an in-flight claimant
 /// of the same key to commit or roll back).
-pub async fn claim(tx: &mut Tx, claim: &NewClaim<'_>, now: OffsetDateTime) -> DbResult<bool> {
-    let planned = claim.planned;
+pub async fn claim(tx: &mut Tx, claim: &NewClaim) -> DbResult<bool> {
+    let planned = claim.planned.as_ref();
     let n = on_tx!(tx, c => sqlx::query(
         "INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
                                        status_code, location, content_type, body, completed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (user_id, key) DO NOTHING",
     )
     .bind(claim.user_id)
-    .bind(claim.key)
+    .bind(&claim.key)
     .bind(claim.purpose)
-    .bind(claim.target)
-    .bind(claim.fingerprint)
-    .bind(now)
+    .bind(&claim.target)
+    .bind(&claim.fingerprint)
+    .bind(claim.at)
     .bind(planned.map(|p| i64::from(p.status)))
-    .bind(planned.and_then(|p| p.location))
-    .bind(planned.and_then(|p| p.content_type))
-    .bind(planned.and_then(|p| p.body))
-    .bind(planned.map(|_| now))
+    .bind(planned.and_then(|p| p.location.as_deref()))
+    .bind(planned.and_then(|p| p.content_type.as_deref()))
+    .bind(planned.and_then(|p| p.body.as_deref()))
+    .bind(planned.map(|_| claim.at))
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;

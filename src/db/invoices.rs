@@ -2,11 +2,10 @@
 
 use sqlx::{FromRow, QueryBuilder};
 
-use crate::domain::InvoiceNumber;
 use time::OffsetDateTime;
 
 use super::customers::like_pattern;
-use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx, per_backend};
+use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InvoiceRow {
@@ -315,17 +314,6 @@ pub async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[InvoiceLineRow]) 
         })?;
     }
     Ok(())
-}
-
-/// Take the next number of the invoice series for the year and insert the header with it; returns
-/// the number. The counter row stays locked until commit, so every issuing transaction queues
-/// here: this is the last step before commit, and on PostgreSQL counter and header are one
-/// statement so the lock is held for one round trip plus the commit. A rollback returns the
-/// number: no gaps.
-pub async fn issue(tx: &mut Tx, inv: &NewInvoice<'_>) -> DbResult<String> {
-    let number = per_backend!(tx, issue_invoice(inv))?;
-    debug_assert!(InvoiceNumber::parse(&number).is_ok(), "{number}");
-    Ok(number)
 }
 
 /// Bind the header's fields as $1..$13 (order_id, year, customer..., totals, issued_at/by).

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use time::OffsetDateTime;
 
 use super::credit_notes::NewCreditNote;
-use super::invoices::{NewInvoice, bind_header};
+use super::invoices::bind_header;
 use super::orders::OrderLineRow;
 use super::{DbOptions, DbResult, Pools};
 use crate::domain::Series;
@@ -120,37 +120,241 @@ pub(super) async fn lock_order_lines(
     .await?)
 }
 
-/// Decrement stock for an order's summed demand and append the ledger rows, in one statement.
-pub(super) async fn take_stock_for_order(
-    c: &mut PgConnection,
-    order_id: i64,
-    actor: &str,
-    at: OffsetDateTime,
-) -> DbResult<()> {
-    sqlx::query(
-        "WITH d AS (SELECT product_id, SUM(quantity) AS qty FROM order_lines \
-                    WHERE order_id = $1 GROUP BY product_id), \
-         u AS (UPDATE products p SET stock_on_hand = p.stock_on_hand - d.qty FROM d \
-               WHERE p.id = d.product_id RETURNING p.id, d.qty, p.stock_on_hand) \
-         INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, actor, \
-                                   created_at) \
-         SELECT id, -qty, stock_on_hand, 'sale', $1, $2, $3 FROM u",
-    )
-    .bind(order_id)
-    .bind(actor)
-    .bind(at)
-    .execute(c)
-    .await?;
-    Ok(())
+/// Why [`start_confirmation`] failed.
+pub(super) enum StartError {
+    /// The lock wait ran out on the idempotency key: another transaction holds it, uncommitted.
+    KeyInFlight,
+    Db(super::DbError),
 }
 
-/// Take the next invoice number and insert the header in one statement (the counter row is
-/// locked for the shortest time). The number's text is `InvoiceNumber`'s format:
-/// `INV-YYYY-NNNNNN`, at least six digits. $1..$13 are the header, $14 the series, $15 the year.
-pub(super) async fn issue_invoice(c: &mut PgConnection, inv: &NewInvoice<'_>) -> DbResult<String> {
+impl From<sqlx::Error> for StartError {
+    fn from(e: sqlx::Error) -> Self {
+        // A lock timeout names the relation it waited on in its context: on the key's row, the
+        // first request with this key is still in flight; on an order or product row, the
+        // database is busy with other confirmations.
+        let on_key = e
+            .as_database_error()
+            .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+            .is_some_and(|d| {
+                d.code() == "55P03" && d.r#where().is_some_and(|w| w.contains("idempotency_keys"))
+            });
+        if on_key {
+            StartError::KeyInFlight
+        } else {
+            StartError::Db(e.into())
+        }
+    }
+}
+
+/// Statement [`start_confirmation`] returns one row of: the claim's result, the customer (when
+/// the order moved), whether the lines were read after the order's last change, and the lines
+/// with their locked products as parallel arrays in ascending (product id, line id) order.
+#[derive(sqlx::FromRow)]
+struct StartRow {
+    claimed: bool,
+    customer_id: Option<i64>,
+    code: Option<String>,
+    name: Option<String>,
+    address: Option<String>,
+    vat_id: Option<String>,
+    active: Option<bool>,
+    lines_current: Option<bool>,
+    ids: Option<Vec<i64>>,
+    product_ids: Option<Vec<i64>>,
+    skus: Option<Vec<String>>,
+    names: Option<Vec<String>>,
+    quantities: Option<Vec<i64>>,
+    prices: Option<Vec<i64>>,
+    rates: Option<Vec<i64>>,
+    stocks: Option<Vec<i64>>,
+}
+
+/// The first statement of a confirmation, in one round trip: claim the key (when one is
+/// given; $5.. below), move the order from draft to confirmed (at revision $2 when given), and
+/// return its lines with their product rows locked in ascending id order.
+///
+/// Order of effects: the key is inserted first (the order update's one-time filter needs its
+/// result, so a duplicate waits on the first request's key and never touches the order); then
+/// the order row; then the product rows, locked as the sorted rows are produced, so that two
+/// confirmations sharing products never deadlock.
+///
+/// The statement reads the lines in the snapshot it started with. When another transaction
+/// changed the order between that snapshot and the update (a line added, which bumps the
+/// revision), the lines are read again in a statement of their own: `lines_current` compares
+/// the revision the update found with the one the snapshot saw.
+///
+/// `Ok(None)`: a committed request holds the key; nothing changed.
+pub(super) async fn start_confirmation(
+    c: &mut PgConnection,
+    claim: Option<&super::idempotency::NewClaim>,
+    order_id: i64,
+    revision: Option<i64>,
+    actor: &str,
+    at: OffsetDateTime,
+) -> Result<Option<super::confirmation::Start>, StartError> {
+    use super::confirmation::Start;
+    let planned = claim.and_then(|k| k.planned.as_ref());
+    let row = sqlx::query_as::<_, StartRow>(
+        "WITH k AS ( \
+           INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
+                                         status_code, location, content_type, body, completed_at) \
+           SELECT $5, $6, $7, $8, $9, $3, $10, $11, $12, $13, \
+                  CASE WHEN $10::bigint IS NULL THEN NULL ELSE $3 END \
+           WHERE $6::text IS NOT NULL \
+           ON CONFLICT (user_id, key) DO NOTHING RETURNING 1), \
+         c AS (SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM k) AS claimed), \
+         o AS ( \
+           UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, \
+                             revision = revision + 1 \
+           WHERE (SELECT claimed FROM c) AND id = $1 AND status = 'draft' \
+             AND ($2::bigint IS NULL OR revision = $2) \
+           RETURNING customer_id, revision), \
+         p AS MATERIALIZED ( \
+           SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand FROM products \
+           WHERE EXISTS (SELECT 1 FROM o) \
+             AND id IN (SELECT product_id FROM order_lines WHERE order_id = $1) \
+           ORDER BY id FOR UPDATE) \
+         SELECT c.claimed, o.customer_id, cu.code, cu.name, cu.address, cu.vat_id, cu.active, \
+                o.revision - 1 = (SELECT revision FROM orders WHERE id = $1) AS lines_current, \
+                l.ids, l.product_ids, l.skus, l.names, l.quantities, l.prices, l.rates, l.stocks \
+         FROM c LEFT JOIN o ON true LEFT JOIN customers cu ON cu.id = o.customer_id \
+         LEFT JOIN LATERAL ( \
+           SELECT array_agg(ol.id ORDER BY p.id, ol.id) AS ids, \
+                  array_agg(p.id ORDER BY p.id, ol.id) AS product_ids, \
+                  array_agg(p.sku ORDER BY p.id, ol.id) AS skus, \
+                  array_agg(p.name ORDER BY p.id, ol.id) AS names, \
+                  array_agg(ol.quantity ORDER BY p.id, ol.id) AS quantities, \
+                  array_agg(p.unit_price_cents ORDER BY p.id, ol.id) AS prices, \
+                  array_agg(p.tax_rate_bp ORDER BY p.id, ol.id) AS rates, \
+                  array_agg(p.stock_on_hand ORDER BY p.id, ol.id) AS stocks \
+           FROM order_lines ol JOIN p ON p.id = ol.product_id WHERE ol.order_id = $1) l ON true",
+    )
+    .bind(order_id)
+    .bind(revision)
+    .bind(at)
+    .bind(actor)
+    .bind(claim.map(|k| k.user_id))
+    .bind(claim.map(|k| k.key.as_str()))
+    .bind(claim.map(|k| k.purpose))
+    .bind(claim.map(|k| k.target.as_str()))
+    .bind(claim.map(|k| k.fingerprint.as_str()))
+    .bind(planned.map(|p| i64::from(p.status)))
+    .bind(planned.and_then(|p| p.location.as_deref()))
+    .bind(planned.and_then(|p| p.content_type.as_deref()))
+    .bind(planned.and_then(|p| p.body.as_deref()))
+    .fetch_one(&mut *c)
+    .await?;
+    if !row.claimed {
+        return Ok(None);
+    }
+    let (Some(id), Some(code), Some(name), Some(address), Some(vat_id), Some(active)) = (
+        row.customer_id,
+        row.code,
+        row.name,
+        row.address,
+        row.vat_id,
+        row.active,
+    ) else {
+        return Ok(Some(Start::NotDraft));
+    };
+    let customer = super::customers::CustomerRow {
+        id,
+        code,
+        name,
+        address,
+        vat_id,
+        active,
+    };
+    if row.lines_current != Some(true) {
+        let lines = lock_order_lines(c, order_id)
+            .await
+            .map_err(StartError::Db)?;
+        return Ok(Some(Start::Confirming { customer, lines }));
+    }
+    let ids = row.ids.unwrap_or_default();
+    let mut product_ids = row.product_ids.unwrap_or_default().into_iter();
+    let mut skus = row.skus.unwrap_or_default().into_iter();
+    let mut names = row.names.unwrap_or_default().into_iter();
+    let mut quantities = row.quantities.unwrap_or_default().into_iter();
+    let mut prices = row.prices.unwrap_or_default().into_iter();
+    let mut rates = row.rates.unwrap_or_default().into_iter();
+    let mut stocks = row.stocks.unwrap_or_default().into_iter();
+    let mut lines = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (
+            Some(product_id),
+            Some(sku),
+            Some(name),
+            Some(quantity),
+            Some(unit_price_cents),
+            Some(tax_rate_bp),
+            Some(stock_on_hand),
+        ) = (
+            product_ids.next(),
+            skus.next(),
+            names.next(),
+            quantities.next(),
+            prices.next(),
+            rates.next(),
+            stocks.next(),
+        )
+        else {
+            return Err(StartError::Db(super::DbError::Other(
+                sqlx::Error::Protocol("the arrays of an order's lines differ in length".into()),
+            )));
+        };
+        lines.push(OrderLineRow {
+            id,
+            product_id,
+            sku,
+            name,
+            quantity,
+            unit_price_cents,
+            tax_rate_bp,
+            stock_on_hand,
+        });
+    }
+    Ok(Some(Start::Confirming { customer, lines }))
+}
+
+/// The second statement of a confirmation, in one round trip: stock down by the summed demand
+/// with one `sale` ledger row per product (its balance after), the invoice lines, the audit
+/// event, and last the counter and the invoice header, all from arrays and values computed in
+/// Rust. $1..$13 are the header (see `bind_header`), $14 the series, $15 the year, $16/$17 the
+/// demand, $18..$27 the invoice lines, $28..$31 the audit event. Invoice lines reference the
+/// header through a deferred foreign key, checked at commit.
+pub(super) async fn finish_confirmation(
+    c: &mut PgConnection,
+    w: &super::confirmation::Writes<'_>,
+) -> DbResult<String> {
+    let inv = &w.invoice;
+    let col = |f: fn(&super::invoices::InvoiceLineRow) -> i64| -> Vec<i64> {
+        w.lines.iter().map(f).collect()
+    };
+    let text = |f: fn(&super::invoices::InvoiceLineRow) -> &str| -> Vec<&str> {
+        w.lines.iter().map(f).collect()
+    };
     Ok(bind_header(
         sqlx::query_scalar(
-            "WITH n AS (INSERT INTO number_series (series, year, last_number) VALUES ($14, $15, 1) \
+            "WITH s AS ( \
+               UPDATE products p SET stock_on_hand = p.stock_on_hand - d.qty \
+               FROM unnest($16::bigint[], $17::bigint[]) AS d (id, qty) WHERE p.id = d.id \
+               RETURNING p.id, d.qty, p.stock_on_hand), \
+             ledger AS ( \
+               INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, \
+                                         actor, created_at) \
+               SELECT id, -qty, stock_on_hand, 'sale', $1, $13, $12 FROM s), \
+             lines AS ( \
+               INSERT INTO invoice_lines (order_id, line_no, product_id, sku, name, quantity, \
+                 unit_price_cents, tax_rate_bp, net_cents, tax_cents, gross_cents) \
+               SELECT $1, l.* FROM unnest($18::bigint[], $19::bigint[], $20::text[], $21::text[], \
+                 $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], \
+                 $27::bigint[]) AS l), \
+             audit AS ( \
+               INSERT INTO audit_events (at, actor, action, entity, entity_id, detail) \
+               VALUES ($12, $13, $28, $29, $30, $31)), \
+             n AS ( \
+               INSERT INTO number_series (series, year, last_number) VALUES ($14, $15, 1) \
                ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
                RETURNING last_number) \
              INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \
@@ -167,6 +371,22 @@ pub(super) async fn issue_invoice(c: &mut PgConnection, inv: &NewInvoice<'_>) ->
     )
     .bind(Series::Invoice.prefix())
     .bind(i64::from(inv.year))
+    .bind(w.demand.iter().map(|d| d.0).collect::<Vec<i64>>())
+    .bind(w.demand.iter().map(|d| d.1).collect::<Vec<i64>>())
+    .bind(col(|l| l.line_no))
+    .bind(col(|l| l.product_id))
+    .bind(text(|l| l.sku.as_str()))
+    .bind(text(|l| l.name.as_str()))
+    .bind(col(|l| l.quantity))
+    .bind(col(|l| l.unit_price_cents))
+    .bind(col(|l| l.tax_rate_bp))
+    .bind(col(|l| l.net_cents))
+    .bind(col(|l| l.tax_cents))
+    .bind(col(|l| l.gross_cents))
+    .bind(w.audit.action)
+    .bind(w.audit.entity)
+    .bind(w.audit.entity_id.as_str())
+    .bind(w.audit.detail.as_str())
     .fetch_one(c)
     .await?)
 }

@@ -48,19 +48,6 @@ impl Db {
     }
 }
 
-/// Take the stock for a confirmed order: every product decremented by its summed demand (the
-/// same product on two lines counts once) and one `sale` ledger row per product with the balance
-/// after. One statement on PostgreSQL, two on SQLite (no data-modifying CTEs there). The CHECK
-/// constraint `stock_on_hand >= 0` is the last line of defence against going negative.
-pub async fn take_for_order(
-    tx: &mut Tx,
-    order_id: i64,
-    actor: &str,
-    at: OffsetDateTime,
-) -> DbResult<()> {
-    per_backend!(tx, take_stock_for_order(order_id, actor, at))
-}
-
 /// Put back the stock a cancelled order took: every product of its invoice incremented by the
 /// invoiced quantity, one `return` ledger row per product with the balance after.
 pub async fn return_for_order(

@@ -30,9 +30,10 @@ pub use api_key::{ApiKey, MAX_KEY_LEN};
 pub use fingerprint::{canonical_json, fingerprint_form, fingerprint_json};
 pub use token::{FormToken, Scope, Secret, TokenError};
 
+pub use crate::db::idempotency::StoredResponse;
 use crate::db::idempotency::{self as store, IdempotencyRecord, NewClaim};
 use crate::db::timing::{Phase, PhaseTimes};
-use crate::db::{Db, DbError, Tx, now};
+use crate::db::{ClaimRefused, Db, DbError, Tx, now};
 use crate::domain::{Actor, Permission};
 use crate::error::{Error, KeyError, Result};
 
@@ -53,27 +54,6 @@ pub struct Claim {
     key: String,
     scope: Scope,
     fingerprint: String,
-}
-
-/// A response as recorded and replayed: what a face produced for an outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub location: Option<String>,
-    pub content_type: Option<String>,
-    pub body: Option<String>,
-}
-
-impl StoredResponse {
-    /// Post/redirect/get: `303 See Other` to `location`.
-    pub fn see_other(location: impl Into<String>) -> Self {
-        StoredResponse {
-            status: 303,
-            location: Some(location.into()),
-            content_type: None,
-            body: None,
-        }
-    }
 }
 
 /// A response recorded by the first request with a key, and when it was recorded.
@@ -124,6 +104,12 @@ pub trait Action: Send + 'static {
 
     /// The permission the actor's role must grant.
     const PERMISSION: Permission;
+
+    /// Whether `apply` claims the key itself, in its first statement, from the claim the
+    /// engine hands over with [`Tx::defer_claim`]. The engine then checks that it was taken,
+    /// and replays when the statement found it used ([`Tx::claim_refused_as`]). Confirmation does
+    /// this on PostgreSQL to save a round trip while the product rows are locked.
+    const CLAIMS_IN_FIRST_STATEMENT: bool = false;
 
     fn actor(&self) -> &Actor;
 
@@ -295,35 +281,41 @@ where
     let at = now();
     let new = NewClaim {
         user_id: claim.user_id,
-        key: &claim.key,
+        key: claim.key.clone(),
         purpose: claim.scope.purpose,
-        target: &claim.scope.target,
-        fingerprint: &claim.fingerprint,
-        planned: planned.as_ref().map(|p| store::Response {
-            status: p.status,
-            location: p.location.as_deref(),
-            content_type: p.content_type.as_deref(),
-            body: p.body.as_deref(),
-        }),
+        target: claim.scope.target.clone(),
+        fingerprint: claim.fingerprint.clone(),
+        planned: planned.clone(),
+        at,
     };
-    if !store::claim(&mut tx, &new, at).await.map_err(in_flight)? {
-        let record = store::find(&mut tx, claim.user_id, &claim.key).await?;
-        rollback(tx).await;
-        return match record {
-            Some(record) => Ok(Execution::Replayed(replay(&claim, record)?)),
-            // Claimed and then purged between the two statements: the client's retry will be
-            // evaluated afresh.
-            None => Err(Error::Busy),
-        };
-    }
-    tx.mark(Phase::Claim);
-    crate::db::faults::pause_after_claim(&db).await;
-    let output = match action.apply(&mut tx).await {
-        Ok(output) => output,
-        Err(err) => {
-            rollback(tx).await;
-            return Err(err);
+    if A::CLAIMS_IN_FIRST_STATEMENT {
+        tx.defer_claim(new);
+    } else {
+        if !store::claim(&mut tx, &new).await.map_err(in_flight)? {
+            return replay_taken(tx, &claim).await;
         }
+        tx.mark(Phase::Claim);
+        crate::db::faults::pause_after_claim(&tx).await;
+    }
+    let output = match action.apply(&mut tx).await {
+        Ok(output) if tx.take_claim().is_none() => output,
+        Ok(_) => {
+            rollback(tx).await;
+            return Err(Error::Internal(
+                "an action that claims its key in its first statement did not".into(),
+            ));
+        }
+        Err(err) => match tx.claim_refused_as() {
+            Some(ClaimRefused::Taken) => return replay_taken(tx, &claim).await,
+            Some(ClaimRefused::InFlight) => {
+                rollback(tx).await;
+                return Err(KeyError::InFlight.into());
+            }
+            None => {
+                rollback(tx).await;
+                return Err(err);
+            }
+        },
     };
     // What the action did not mark itself was writing.
     tx.mark(Phase::Write);
@@ -357,6 +349,18 @@ where
         response,
         times,
     })
+}
+
+/// The key is recorded by a committed request: answer with what it recorded.
+async fn replay_taken<T>(mut tx: Tx, claim: &Claim) -> Result<Execution<T>> {
+    let record = store::find(&mut tx, claim.user_id, &claim.key).await?;
+    rollback(tx).await;
+    match record {
+        Some(record) => Ok(Execution::Replayed(replay(claim, record)?)),
+        // Claimed and then purged between the two statements: the client's retry will be
+        // evaluated afresh.
+        None => Err(Error::Busy),
+    }
 }
 
 /// One line per committed action, with its phases as fields (milliseconds).

@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::documents::{CustomerSnapshot, InvoiceDoc, InvoiceLineDoc, invoice_of_order};
-use crate::db::audit::{self, AuditEvent};
-use crate::db::invoices::{self, InvoiceLineRow, NewInvoice};
+use crate::db::audit::AuditEvent;
+use crate::db::confirmation::{self, Start, Writes};
+use crate::db::invoices::{InvoiceLineRow, NewInvoice};
 use crate::db::timing::Phase;
-use crate::db::{Reader, Tx, faults, orders, stock};
+use crate::db::{Reader, Tx, faults, orders};
 use crate::domain::{
-    Actor, Money, OrderStatus, Permission, PricedLine, Quantity, ShortLine, TaxRate,
+    Actor, InvoiceNumber, Money, OrderStatus, Permission, PricedLine, Quantity, ShortLine, TaxRate,
     demand_by_product, shortages, totals,
 };
 use crate::error::{Conflict, Error, Missing, Result};
@@ -55,45 +56,26 @@ impl Action for ConfirmOrder {
         Self::scope_for(self.order_id)
     }
 
+    /// The claim goes into the confirmation's first statement: on PostgreSQL the whole
+    /// transaction is then four round trips (see `db::confirmation`).
+    const CLAIMS_IN_FIRST_STATEMENT: bool = true;
+
     async fn apply(self, tx: &mut Tx) -> Result<Confirmation> {
         let at = crate::db::now();
         let id = self.order_id;
         let actor = self.actor.username.as_str();
 
-        // The conditional update: only a draft at the revision the clerk saw moves.
-        let Some(customer) = orders::mark_confirmed(tx, id, self.revision, actor, at).await? else {
-            return match orders::status_of(tx, id).await? {
-                None => Err(Missing::Order(id).into()),
-                // Already confirmed (another tab, another token): that confirmation stands.
-                Some((OrderStatus::Confirmed, _)) => {
-                    let invoice = invoice_of_order(&mut Reader::Tx(tx), id)
-                        .await?
-                        .ok_or_else(|| {
-                            Error::Internal(format!("confirmed order {id} has no invoice"))
-                        })?;
-                    Ok(Confirmation {
-                        order_id: id,
-                        invoice,
-                        fresh: false,
-                    })
-                }
-                Some((OrderStatus::Draft, _)) => Err(Conflict::Changed {
-                    order_id: id,
-                    seen: self.revision.unwrap_or_default(),
-                }
-                .into()),
-                Some((OrderStatus::Cancelled, _)) => {
-                    Err(Conflict::Cancelled { order_id: id }.into())
-                }
+        // The key's claim, then the conditional update: only a draft at the revision the clerk
+        // saw moves; its lines come back with their products locked in ascending id order.
+        let (customer, mut lines) =
+            match confirmation::start(tx, id, self.revision, actor, at).await? {
+                Start::Confirming { customer, lines } => (customer, lines),
+                Start::NotDraft => return self.not_draft(tx).await,
             };
-        };
-
-        // Lines with their products, products locked in ascending id order.
-        let mut lines = orders::lock_lines(tx, id).await?;
+        tx.mark(Phase::Lock);
         if lines.is_empty() {
             return Err(Conflict::NoLines { order_id: id }.into());
         }
-        tx.mark(Phase::Lock);
         let demand = demand_by_product(lines.iter().map(|l| (l.product_id, l.quantity)));
         let on_hand: BTreeMap<i64, i64> = lines
             .iter()
@@ -118,13 +100,6 @@ impl Action for ConfirmOrder {
                         }
                     })
                     .collect(),
-            ));
-        }
-
-        stock::take_for_order(tx, id, actor, at).await?;
-        if faults::fail_after_stock_update(tx) {
-            return Err(Error::Internal(
-                "injected fault after the stock update".into(),
             ));
         }
 
@@ -168,43 +143,46 @@ impl Action for ConfirmOrder {
             });
         }
         let t = totals(docs.iter().map(|l| (l.tax_rate, &l.amounts)));
-        invoices::insert_lines(tx, id, &rows).await?;
+        let demand: Vec<(i64, i64)> = demand.into_iter().collect();
 
-        audit::record(
+        // Stock, ledger, lines, audit and, last, the number and the header.
+        let number = confirmation::finish(
             tx,
-            &AuditEvent {
-                actor,
-                action: "confirm",
-                entity: "order",
-                entity_id: id.to_string(),
-                detail: format!("{} lines, gross {} {}", docs.len(), t.gross, self.currency),
+            &Writes {
+                demand: &demand,
+                lines: &rows,
+                audit: AuditEvent {
+                    actor,
+                    action: "confirm",
+                    entity: "order",
+                    entity_id: id.to_string(),
+                    detail: format!("{} lines, gross {} {}", docs.len(), t.gross, self.currency),
+                },
+                invoice: NewInvoice {
+                    order_id: id,
+                    year: at.year(),
+                    customer_id: customer.id,
+                    customer_code: &customer.code,
+                    customer_name: &customer.name,
+                    customer_address: &customer.address,
+                    customer_vat_id: &customer.vat_id,
+                    currency: &self.currency,
+                    net_cents: t.net.cents(),
+                    tax_cents: t.tax.cents(),
+                    gross_cents: t.gross.cents(),
+                    issued_at: at,
+                    issued_by: actor,
+                },
             },
-            at,
         )
         .await?;
+        debug_assert!(InvoiceNumber::parse(&number).is_ok(), "{number}");
         tx.mark(Phase::Write);
-
-        // Last: the numbering counter, on which every confirmation queues until commit.
-        let number = invoices::issue(
-            tx,
-            &NewInvoice {
-                order_id: id,
-                year: at.year(),
-                customer_id: customer.id,
-                customer_code: &customer.code,
-                customer_name: &customer.name,
-                customer_address: &customer.address,
-                customer_vat_id: &customer.vat_id,
-                currency: &self.currency,
-                net_cents: t.net.cents(),
-                tax_cents: t.tax.cents(),
-                gross_cents: t.gross.cents(),
-                issued_at: at,
-                issued_by: actor,
-            },
-        )
-        .await?;
-        tx.mark(Phase::Number);
+        if faults::fail_after_stock_update(tx) {
+            return Err(Error::Internal(
+                "injected fault after the stock update".into(),
+            ));
+        }
         Ok(Confirmation {
             order_id: id,
             fresh: true,
@@ -224,5 +202,34 @@ impl Action for ConfirmOrder {
                 totals: t,
             },
         })
+    }
+}
+
+impl ConfirmOrder {
+    /// The order did not move: missing, cancelled, changed since the clerk saw it, or
+    /// confirmed already (another tab, another token), in which case that confirmation stands.
+    async fn not_draft(self, tx: &mut Tx) -> Result<Confirmation> {
+        let id = self.order_id;
+        match orders::status_of(tx, id).await? {
+            None => Err(Missing::Order(id).into()),
+            Some((OrderStatus::Confirmed, _)) => {
+                let invoice = invoice_of_order(&mut Reader::Tx(tx), id)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Internal(format!("confirmed order {id} has no invoice"))
+                    })?;
+                Ok(Confirmation {
+                    order_id: id,
+                    invoice,
+                    fresh: false,
+                })
+            }
+            Some((OrderStatus::Draft, _)) => Err(Conflict::Changed {
+                order_id: id,
+                seen: self.revision.unwrap_or_default(),
+            }
+            .into()),
+            Some((OrderStatus::Cancelled, _)) => Err(Conflict::Cancelled { order_id: id }.into()),
+        }
     }
 }

@@ -308,3 +308,105 @@ db_test!(
         impatient.close().await;
     }
 );
+
+db_test!(
+    a_line_added_while_a_confirmation_waits_for_the_order_is_invoiced,
+    |app: TestApp| async move {
+        // The confirmation reads the order's lines in the statement that moves the order (on
+        // PostgreSQL one statement, whose snapshot is taken before it waits for the order's
+        // row). A line committed by another transaction during that wait must still be on the
+        // invoice and taken from stock: the confirmation reads the lines again when the
+        // revision it updated is not the one its snapshot saw.
+        use sqlx::Connection;
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 1000, 2000, 10).await;
+        let b = app.product("B-1", 500, 0, 10).await;
+        let order = app.draft(c, &[(a, 1)]).await;
+        let api = crate::api_client::clerk_client(&app).await;
+
+        let add_line = [
+            "UPDATE orders SET revision = revision + 1 WHERE id = $1",
+            "INSERT INTO order_lines (order_id, product_id, quantity) VALUES ($1, $2, 2)",
+        ];
+        enum Held {
+            Pg(sqlx::PgConnection),
+            Sqlite(sqlx::SqliteConnection),
+        }
+        let mut held = match app.backend {
+            crate::helpers::Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&app.url).await.unwrap();
+                sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+                for sql in add_line {
+                    sqlx::query(sql)
+                        .bind(order)
+                        .bind(b)
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                }
+                Held::Pg(c)
+            }
+            crate::helpers::Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&app.url).await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                for sql in add_line {
+                    sqlx::query(sql)
+                        .bind(order)
+                        .bind(b)
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                }
+                Held::Sqlite(c)
+            }
+        };
+        let confirming = tokio::spawn(async move {
+            api.post(
+                &format!("/api/v1/orders/{order}/confirm"),
+                Some("wait-for-the-order"),
+                &serde_json::json!({}),
+            )
+            .await
+        });
+        // Let the confirmation start and wait (PostgreSQL: for the order's row lock; SQLite:
+        // for the write lock), then commit the added line.
+        match &mut held {
+            Held::Pg(_) => {
+                let mut watcher = sqlx::PgConnection::connect(&app.url).await.unwrap();
+                let mut waited = false;
+                for _ in 0..200 {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM pg_stat_activity \
+                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    )
+                    .fetch_one(&mut watcher)
+                    .await
+                    .unwrap();
+                    if n > 0 {
+                        waited = true;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                assert!(waited, "the confirmation never waited for the order's row");
+            }
+            Held::Sqlite(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+        match held {
+            Held::Pg(mut c) => sqlx::query("COMMIT").execute(&mut c).await.map(|_| ()),
+            Held::Sqlite(mut c) => sqlx::query("COMMIT").execute(&mut c).await.map(|_| ()),
+        }
+        .unwrap();
+
+        let invoice = confirming.await.unwrap().expect_json(201);
+        let lines = invoice["lines"].as_array().unwrap();
+        let skus: Vec<&str> = lines.iter().map(|l| l["sku"].as_str().unwrap()).collect();
+        assert_eq!(skus, ["A-1", "B-1"], "both lines invoiced: {invoice}");
+        assert_eq!(app.stock("A-1").await, 9);
+        assert_eq!(app.stock("B-1").await, 8);
+        app.assert_invariants().await;
+    }
+);
