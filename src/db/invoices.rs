@@ -42,6 +42,23 @@ pub struct InvoiceLineRow {
     pub gross_cents: i64,
 }
 
+/// The head of an order's receipt (see [`Db::receipt_header`]); the invoice's columns are
+/// `None` while the order has no invoice.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReceiptHeader {
+    pub reference: String,
+    pub number: Option<String>,
+    pub customer_code: Option<String>,
+    pub customer_name: Option<String>,
+    pub currency: Option<String>,
+    pub net_cents: Option<i64>,
+    pub tax_cents: Option<i64>,
+    pub gross_cents: Option<i64>,
+    pub issued_at: Option<OffsetDateTime>,
+    pub issued_by: Option<String>,
+    pub credit_note: Option<String>,
+}
+
 /// A row of the list of billing documents: an invoice, or a credit note (negative amounts)
 /// with the invoice it cancels.
 #[derive(Debug, Clone, FromRow)]
@@ -254,6 +271,21 @@ impl Db {
         Ok(on_pool!(self, c => sqlx::query_as::<_, InvoiceRow>(
             select_invoices!("WHERE number = $1"))
         .bind(number)
+        .fetch_optional(c)
+        .await)?)
+    }
+
+    /// What the receipt of an order shows above its lines, in one read: the order's reference, its invoice's header (none for a draft, or a draft that was cancelled), and
+    /// the number of its credit note once cancelled.
+    pub async fn receipt_header(&self, order_id: i64) -> DbResult<Option<ReceiptHeader>> {
+        Ok(on_pool!(self, c => sqlx::query_as::<_, ReceiptHeader>(
+            "SELECT o.reference, i.number, i.customer_code, i.customer_name, i.currency, \
+                    i.net_cents, i.tax_cents, i.gross_cents, i.issued_at, i.issued_by, \
+                    cn.number AS credit_note \
+             FROM orders o LEFT JOIN invoices i ON i.order_id = o.id \
+             LEFT JOIN credit_notes cn ON cn.order_id = o.id WHERE o.id = $1",
+        )
+        .bind(order_id)
         .fetch_optional(c)
         .await)?)
     }

@@ -15,6 +15,9 @@ use crate::domain::Series;
 
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A pooled connection idle at least this long is pinged before use (see `connect`).
+const PING_WHEN_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
     let lock_ms = opts.lock_wait.as_millis().to_string();
     let connect = PgConnectOptions::from_str(&opts.url)?
@@ -26,6 +29,20 @@ pub(super) async fn connect(opts: &DbOptions) -> DbResult<Pools> {
     let pool = PgPoolOptions::new()
         .max_connections(opts.max_connections.max(2))
         .acquire_timeout(opts.lock_wait)
+        // sqlx pings every connection it hands out (and again when it takes one back): a
+        // round trip per query on top of the query. Only a connection that sat idle may have
+        // been cut (a database restart, a proxy's timeout), so only those are pinged; one in
+        // use a moment ago is handed out as it is.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < PING_WHEN_IDLE_FOR {
+                    return Ok(true);
+                }
+                use sqlx::Connection;
+                conn.ping().await.map(|()| true)
+            })
+        })
         .connect_with(connect)
         .await?;
     Ok(Pools::Postgres(pool))
@@ -173,6 +190,11 @@ struct StartRow {
 /// given; $5.. below), move the order from draft to confirmed (at revision $2 when given), and
 /// return its lines with their product rows locked in ascending id order.
 ///
+/// The products are found by `id = ANY (ARRAY (...))`, so that their primary key is always
+/// used: with `id IN (SELECT ...)` the planner, misled by a young table's statistics, hashed
+/// the order's lines and scanned all products for each confirmation (measured: one sequential
+/// scan of 20,000 products per confirmation, and 280 confirmations/s instead of 480).
+///
 /// Order of effects: the key is inserted first (the order update's one-time filter needs its
 /// result, so a duplicate waits on the first request's key and never touches the order); then
 /// the order row; then the product rows, locked as the sorted rows are produced, so that two
@@ -212,7 +234,7 @@ pub(super) async fn start_confirmation(
          p AS MATERIALIZED ( \
            SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand FROM products \
            WHERE EXISTS (SELECT 1 FROM o) \
-             AND id IN (SELECT product_id FROM order_lines WHERE order_id = $1) \
+             AND id = ANY (ARRAY (SELECT product_id FROM order_lines WHERE order_id = $1)) \
            ORDER BY id FOR UPDATE) \
          SELECT c.claimed, o.customer_id, cu.code, cu.name, cu.address, cu.vat_id, cu.active, \
                 o.revision - 1 = (SELECT revision FROM orders WHERE id = $1) AS lines_current, \
@@ -323,6 +345,13 @@ pub(super) async fn start_confirmation(
 /// Rust. $1..$13 are the header (see `bind_header`), $14 the series, $15 the year, $16/$17 the
 /// demand, $18..$27 the invoice lines, $28..$31 the audit event. Invoice lines reference the
 /// header through a deferred foreign key, checked at commit.
+///
+/// The counter is taken last: PostgreSQL runs a data-modifying CTE when its rows are first
+/// pulled, and the main INSERT pulls the counter's first. So the counter's insert is gated on
+/// counting the other writes' rows, which makes them run to completion before it; the counter
+/// row is then held only for the header's insert and the commit. Measured: with the counter
+/// pulled first, the whole statement's writes were done while holding it, and confirmations
+/// at 16 clients were slower than with seven round trips.
 pub(super) async fn finish_confirmation(
     c: &mut PgConnection,
     w: &super::confirmation::Writes<'_>,
@@ -343,18 +372,20 @@ pub(super) async fn finish_confirmation(
              ledger AS ( \
                INSERT INTO stock_ledger (product_id, quantity, balance_after, reason, order_id, \
                                          actor, created_at) \
-               SELECT id, -qty, stock_on_hand, 'sale', $1, $13, $12 FROM s), \
+               SELECT id, -qty, stock_on_hand, 'sale', $1, $13, $12 FROM s RETURNING 1), \
              lines AS ( \
                INSERT INTO invoice_lines (order_id, line_no, product_id, sku, name, quantity, \
                  unit_price_cents, tax_rate_bp, net_cents, tax_cents, gross_cents) \
                SELECT $1, l.* FROM unnest($18::bigint[], $19::bigint[], $20::text[], $21::text[], \
                  $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], \
-                 $27::bigint[]) AS l), \
+                 $27::bigint[]) AS l RETURNING 1), \
              audit AS ( \
                INSERT INTO audit_events (at, actor, action, entity, entity_id, detail) \
-               VALUES ($12, $13, $28, $29, $30, $31)), \
+               VALUES ($12, $13, $28, $29, $30, $31) RETURNING 1), \
              n AS ( \
-               INSERT INTO number_series (series, year, last_number) VALUES ($14, $15, 1) \
+               INSERT INTO number_series (series, year, last_number) SELECT $14, $15, 1 \
+               WHERE (SELECT count(*) FROM ledger) + (SELECT count(*) FROM lines) \
+                     + (SELECT count(*) FROM audit) > 0 \
                ON CONFLICT (series, year) DO UPDATE SET last_number = number_series.last_number + 1 \
                RETURNING last_number) \
              INSERT INTO invoices (order_id, number, year, seq, customer_id, customer_code, \

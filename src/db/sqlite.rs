@@ -45,6 +45,9 @@ pub(super) async fn connect(
         SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(opts.lock_wait)
+            // A file cannot hang up: sqlx's ping before each use (a hand-off to the
+            // connection's thread and back) finds nothing; a broken writer is found on release.
+            .test_before_acquire(false)
             .after_release(move |conn, _| {
                 let health = std::sync::Arc::clone(&health);
                 Box::pin(async move {
@@ -62,6 +65,7 @@ pub(super) async fn connect(
         SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.lock_wait)
+            .test_before_acquire(false)
             .connect_with(connect)
     })
     .await?;

@@ -17,7 +17,7 @@ use super::state::AppState;
 use super::templates::Me;
 use super::templates::{Currency, datetime, render, render_status, units};
 use crate::db::invoices::InvoiceLineRow;
-use crate::domain::{OrderStatus, Permission, TaxRate};
+use crate::domain::{Permission, TaxRate};
 use crate::error::Error;
 use crate::idempotency::Action;
 use crate::metrics::ConfirmOutcome;
@@ -140,36 +140,50 @@ async fn show_confirmation(
     Id(order_id): Id,
 ) -> PageResult<Response> {
     user.require(Permission::ViewOrders)?;
-    let order = st
+    // Two reads: the order with its invoice's header and credit note, then the lines.
+    let head = st
         .db
-        .find_order(order_id)
+        .receipt_header(order_id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("There is no order {order_id}.")))?;
-    if order.status == OrderStatus::Draft {
-        return Ok(Redirect::to(&paths::order(order_id)).into_response());
-    }
-    // A draft that was cancelled never had a receipt: its page says so.
-    let Some(invoice) = st.db.find_invoice_for_order(order_id).await? else {
+    // A draft, or a draft that was cancelled, never had a receipt: its page says so.
+    let (
+        Some(number),
+        Some(customer_code),
+        Some(customer_name),
+        Some(currency),
+        Some(net),
+        Some(tax),
+        Some(gross),
+        Some(issued_at),
+        Some(issued_by),
+    ) = (
+        head.number,
+        head.customer_code,
+        head.customer_name,
+        head.currency,
+        head.net_cents,
+        head.tax_cents,
+        head.gross_cents,
+        head.issued_at,
+        head.issued_by,
+    )
+    else {
         return Ok(Redirect::to(&paths::order(order_id)).into_response());
     };
-    let credit_note = st
-        .db
-        .find_credit_note_for_order(order_id)
-        .await?
-        .map(|c| c.number);
     let rows = st.db.invoice_lines(order_id).await?;
     // In the currency the invoice was issued in, whatever the server's is today.
-    let cur = &Currency::new(&invoice.currency);
+    let cur = &Currency::new(&currency);
     let by_rate = rate_lines(&rows, cur);
     let page = ConfirmationPage {
         me: user.me(),
         order_id,
-        reference: order.reference,
-        invoice_number: invoice.number,
-        customer: invoice.customer_name,
-        customer_code: invoice.customer_code,
-        confirmed_at: datetime(invoice.issued_at),
-        confirmed_by: invoice.issued_by,
+        reference: head.reference,
+        invoice_number: number,
+        customer: customer_name,
+        customer_code,
+        confirmed_at: datetime(issued_at),
+        confirmed_by: issued_by,
         lines: rows
             .into_iter()
             .map(|r| ReceiptLine {
@@ -183,10 +197,10 @@ async fn show_confirmation(
             })
             .collect(),
         by_rate,
-        net: cur.cents(invoice.net_cents),
-        tax: cur.cents(invoice.tax_cents),
-        gross: cur.cents(invoice.gross_cents),
-        credit_note,
+        net: cur.cents(net),
+        tax: cur.cents(tax),
+        gross: cur.cents(gross),
+        credit_note: head.credit_note,
     };
     Ok(render(&page))
 }

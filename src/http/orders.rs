@@ -17,7 +17,6 @@ use super::state::AppState;
 use super::templates::Me;
 use super::templates::{datetime, render, units};
 use crate::db::Reader;
-use crate::db::orders::OrderRow;
 use crate::domain::OrderStatus;
 use crate::domain::{Permission, ShortLine};
 use crate::ops::documents;
@@ -183,17 +182,12 @@ pub async fn order_page(
     shortages: Vec<ShortLine>,
     notice: Option<String>,
 ) -> PageResult<OrderPage> {
-    let order: OrderRow = st
-        .db
-        .find_order(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound(format!("There is no order {id}.")))?;
-    let status = order.status;
     // Priced as the products are now while a draft, as invoiced once confirmed: a price
     // change after confirmation changes nothing shown for the order.
     let doc = documents::order(&mut Reader::Db(&st.db), id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("There is no order {id}.")))?;
+    let status = doc.status;
     let short_skus: Vec<&str> = shortages.iter().map(|s| s.sku.as_str()).collect();
     let removable = status.is_editable() && user.role.can(Permission::EditOrders);
     // The demand per product over the whole draft (older orders may hold a product on two
@@ -297,11 +291,11 @@ pub async fn order_page(
         },
         ..CancelForm::default()
     };
-    let cancelled = match order.cancelled_at {
+    let cancelled = match doc.cancelled_at {
         Some(at) => Some(Cancelled {
             at: datetime(at),
-            by: order.cancelled_by.clone().unwrap_or_default(),
-            reason: order.cancel_reason.clone(),
+            by: doc.cancelled_by.clone().unwrap_or_default(),
+            reason: doc.cancel_reason.clone(),
             credit_note: st
                 .db
                 .find_credit_note_for_order(id)
@@ -327,21 +321,21 @@ pub async fn order_page(
         history,
         can_confirm,
         id,
-        customer: order.customer_name,
-        customer_code: order.customer_code,
-        reference: order.reference,
+        customer: doc.customer_name,
+        customer_code: doc.customer_code,
+        reference: doc.reference,
         status: status.as_str(),
         editable,
-        created: datetime(order.created_at),
-        created_by: order.created_by,
-        confirmed: order.confirmed_at.map(datetime),
-        confirmed_by: order.confirmed_by.unwrap_or_default(),
+        created: datetime(doc.created_at),
+        created_by: doc.created_by,
+        confirmed: doc.confirmed_at.map(datetime),
+        confirmed_by: doc.confirmed_by.unwrap_or_default(),
         lines,
         net: st.currency.show(t.net),
         tax: st.currency.show(t.tax),
         gross: st.currency.show(t.gross),
         add,
-        revision: order.revision,
+        revision: doc.revision,
         confirm_token: if can_confirm {
             st.idem.issue(user.id, &ConfirmOrder::scope_for(id))
         } else {
