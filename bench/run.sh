@@ -52,7 +52,7 @@ start_servers() {
   SERVERS=()
   for i in $(seq 1 "$n"); do
     local port=$((8300 + i))
-    RUST_LOG=warn "$BIN" --database-url "$url" --max-connections 16 serve --bind "127.0.0.1:$port" >"$work/server-$i.log" 2>&1 &
+    RUST_LOG=warn ORDERDESK_METRICS_TOKEN=bench "$BIN" --database-url "$url" --max-connections 16 serve --bind "127.0.0.1:$port" >"$work/server-$i.log" 2>&1 &
     pids+=($!)
     SERVERS+=(--server "http://127.0.0.1:$port")
     for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -69,6 +69,22 @@ stop_servers() {
   done
   pids=()
 }
+# phases: the mean time per phase of the confirmations the running servers committed so far,
+# summed over the servers' /metrics (orderdesk_confirmation_phase_seconds), as a table row
+phases() {
+  for s in "${SERVERS[@]}"; do
+    [ "$s" = --server ] || curl -fs -H "Authorization: Bearer bench" "$s/metrics"
+  done | awk -v label="$LABEL" '
+    /^orderdesk_confirmation_phase_seconds_sum/ { match($0, /phase="[a-z]+"/); p = substr($0, RSTART + 7, RLENGTH - 8); sum[p] += $2 }
+    /^orderdesk_confirmation_phase_seconds_count/ { match($0, /phase="[a-z]+"/); p = substr($0, RSTART + 7, RLENGTH - 8); n[p] += $2 }
+    END {
+      split("connection claim lock write number render commit", order, " ")
+      total = 0; for (i = 1; i <= 7; i++) if (n[order[i]] > 0) total += sum[order[i]] / n[order[i]]
+      row = "| " label
+      for (i = 1; i <= 7; i++) { p = order[i]; m = n[p] > 0 ? sum[p] / n[p] : 0; row = row sprintf(" | %.3f (%d%%)", m * 1000, total > 0 ? 100 * m / total : 0) }
+      printf "%s | %.3f |\n", row, total * 1000
+    }' >>"$work/phases.md"
+}
 run() { # run URL SCENARIO ARGS...
   local url=$1; shift
   echo "-- $LABEL: $*" >&2
@@ -77,10 +93,12 @@ run() { # run URL SCENARIO ARGS...
 
 : >"$results"
 : >"$work/rss.txt"
+: >"$work/phases.md"
 
 LABEL="SQLite, 1 server"
 start_servers "$SQLITE" 1
 run "$SQLITE" confirm --orders "$ORDERS"
+phases
 run "$SQLITE" hot --orders "$HOT"
 run "$SQLITE" healthz --requests "$REPLAY"
 run "$SQLITE" replay --requests "$REPLAY"
@@ -91,6 +109,7 @@ stop_servers
 LABEL="PostgreSQL, 1 server"
 start_servers "$PG" 1
 run "$PG" confirm --orders "$ORDERS"
+phases
 run "$PG" hot --orders "$HOT"
 run "$PG" healthz --requests "$REPLAY"
 run "$PG" replay --requests "$REPLAY"
@@ -101,6 +120,7 @@ stop_servers
 LABEL="PostgreSQL, 3 servers"
 start_servers "$PG" 3
 run "$PG" confirm --orders "$ORDERS"
+phases
 for k in 2 8 32; do run "$PG" storm --orders "$STORM" --k "$k"; done
 run "$PG" pages --orders "$PAGES" --requests "$PAGE_REQ"
 stop_servers
@@ -140,6 +160,30 @@ table="$work/table.md"
   done <"$results"
 } >"$table"
 
+# The targets of the round-trip work, judged on this run's figures.
+col() { # col SCENARIO SETUP COLUMN: a figure of the results table (5 = per s, 8 = p99 ms)
+  awk -F'|' -v s="$1" -v l="$2" -v c="$3" '{ a = $2; b = $3; gsub(/^ +| +$/, "", a); gsub(/^ +| +$/, "", b) }
+    a == s && b == l { v = $(c + 1); gsub(/ /, "", v); print v; exit }' "$results"
+}
+verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? "met" : "**not met**" }'; }
+PG1="PostgreSQL, 1 server"; PG3="PostgreSQL, 3 servers"; SQ1="SQLite, 1 server"
+confirm_pg=$(col confirm "$PG1" 5); confirm_p99=$(col confirm "$PG1" 8); hot_pg=$(col hot "$PG1" 5)
+confirm_sq=$(col confirm "$SQ1" 5); confirm_pg3=$(col confirm "$PG3" 5)
+replay_pg=$(col replay "$PG1" 5); healthz_pg=$(col healthz "$PG1" 5)
+replay_sq=$(col replay "$SQ1" 5); healthz_sq=$(col healthz "$SQ1" 5)
+targets="$work/targets.md"
+{
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  r=$(ratio "$confirm_pg" "$TPCB"); echo "| PostgreSQL confirm >= 0.35x TPC-B | $confirm_pg/s = ${r}x | $(verdict "$r" 0.35) |"
+  echo "| PostgreSQL confirm p99 < 50 ms | $confirm_p99 ms | $(verdict 50 "$confirm_p99") |"
+  r=$(ratio "$hot_pg" "$COUNTER"); echo "| PostgreSQL hot >= 0.35x counter row | $hot_pg/s = ${r}x | $(verdict "$r" 0.35) |"
+  r=$(ratio "$replay_pg" "$healthz_pg"); echo "| PostgreSQL replay >= 0.3x healthz | $replay_pg/s = ${r}x | $(verdict "$r" 0.3) |"
+  r=$(ratio "$replay_sq" "$healthz_sq"); echo "| SQLite replay >= 0.3x healthz | $replay_sq/s = ${r}x | $(verdict "$r" 0.3) |"
+  echo "| SQLite confirm >= 1,000/s | $confirm_sq/s | $(verdict "$confirm_sq" 1000) |"
+  r=$(ratio "$confirm_pg3" "$confirm_pg"); echo "| 3 servers confirm >= 1 server | $confirm_pg3/s vs $confirm_pg/s = ${r}x | $(verdict "$r" 1) |"
+} >"$targets"
+
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr), $(psql -h 127.0.0.1 -U postgres -Atc 'SHOW server_version' | cut -d' ' -f1) (PostgreSQL, default durability), SQLite WAL with synchronous=FULL"
 {
   echo "# Benchmarks"
@@ -152,6 +196,17 @@ machine="$(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr
   echo "numbering is) **$COUNTER tps**."
   echo
   cat "$table"
+  echo
+  echo "Targets of the round-trip work (issue 12), judged on the figures above:"
+  echo
+  cat "$targets"
+  echo
+  echo "Where a committed confirmation's time goes, per phase (mean ms and share, from the servers'"
+  echo "\`orderdesk_confirmation_phase_seconds\` after the confirm scenario; see \`src/db/timing.rs\`):"
+  echo
+  echo "| setup | connection | claim | lock | write | number | render | commit | total |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  cat "$work/phases.md"
   echo
   echo "Peak memory:"
   echo
