@@ -52,7 +52,7 @@ start_servers() {
   SERVERS=()
   for i in $(seq 1 "$n"); do
     local port=$((8300 + i))
-    RUST_LOG=warn ORDERDESK_METRICS_TOKEN=bench "$BIN" --database-url "$url" --max-connections 16 serve --bind "127.0.0.1:$port" >"$work/server-$i.log" 2>&1 &
+    RUST_LOG=warn ORDERDESK_METRICS_TOKEN=bench "$BIN" --database-url "$url" serve --bind "127.0.0.1:$port" >"$work/server-$i.log" 2>&1 &
     pids+=($!)
     SERVERS+=(--server "http://127.0.0.1:$port")
     for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
