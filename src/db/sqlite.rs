@@ -139,11 +139,19 @@ fn cannot_open(path: &std::path::Path, e: sqlx::Error) -> super::DbError {
 /// back by itself; the ROLLBACK that sqlx then sends fails ("no transaction is active") and its
 /// count of open transactions never returns to 0, so every later `BEGIN` on that connection
 /// would fail with "begin_with at non-zero transaction depth", even after space returns. Such a
-/// connection is closed (the pool opens a fresh one for the next writer). The ping first lets the
-/// connection's worker finish the rollback queued by a dropped transaction, so a transaction that
-/// rolled back normally does not count as open.
+/// connection is closed (the pool opens a fresh one for the next writer).
+///
+/// A transaction that committed or rolled back explicitly left nothing open: the connection is
+/// usable as it is (sqlx pings every connection it takes back right after this anyway, which
+/// finds a crashed worker). Only when one still looks open is the worker pinged first, which lets
+/// it finish the rollback queued by a dropped transaction, so that a transaction that rolled back
+/// normally does not count as open. Measured: one hand-off fewer per write, while the write lock
+/// is still the next writer's to wait for.
 async fn still_usable(conn: &mut SqliteConnection) -> bool {
     use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return true;
+    }
     if conn.ping().await.is_err() {
         return false;
     }
