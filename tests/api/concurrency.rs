@@ -377,7 +377,8 @@ db_test!(
             Held::Pg(_) => {
                 let mut watcher = sqlx::PgConnection::connect(&app.url).await.unwrap();
                 let mut waited = false;
-                for _ in 0..200 {
+                // Up to 10 s: the confirmation may be slow to start on a busy machine.
+                for _ in 0..1000 {
                     let n: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM pg_stat_activity \
                          WHERE datname = current_database() AND wait_event_type = 'Lock'",
