@@ -101,6 +101,26 @@ pub struct HistoryItem {
     pub detail: String,
 }
 
+/// A short product of a refused confirmation, as the order page shows it: quantities grouped
+/// by thousands like every other quantity.
+pub struct ShortItem {
+    pub sku: String,
+    pub name: String,
+    pub requested: String,
+    pub available: String,
+}
+
+impl From<ShortLine> for ShortItem {
+    fn from(s: ShortLine) -> Self {
+        ShortItem {
+            sku: s.sku,
+            name: s.name,
+            requested: units(s.requested),
+            available: units(s.available),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "orders/show.html")]
 pub struct OrderPage {
@@ -123,7 +143,7 @@ pub struct OrderPage {
     pub add: AddLineForm,
     pub revision: i64,
     pub confirm_token: String,
-    pub shortages: Vec<ShortLine>,
+    pub shortages: Vec<ShortItem>,
     /// The draft's lines stock does not cover now, shown before Confirm.
     pub short_now: Vec<LineItem>,
     /// The id of the field that takes the focus when the page opens (`sku`, `quantity`,
@@ -341,7 +361,7 @@ pub async fn order_page(
         } else {
             String::new()
         },
-        shortages,
+        shortages: shortages.into_iter().map(ShortItem::from).collect(),
         short_now,
         focus: focus.to_string(),
         notice,

@@ -845,7 +845,7 @@ db_test!(
             rows(&page, "#shortages tr.short-line"),
             strings(&[
                 &["HALF-10", "Washer, half-cent tax", "11", "10"],
-                &["BULK-20", "Sheet by the million", "1000000", "999999"],
+                &["BULK-20", "Sheet by the million", "1,000,000", "999,999"],
                 &["UNDER-77", "Spring, just under half", "1", "0"],
             ])
         );
