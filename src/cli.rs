@@ -44,11 +44,10 @@ pub struct DbArgs {
     )]
     pub database_url: String,
     /// Database connections per server (PostgreSQL) or reader connections (SQLite).
-    ///
-    /// 8 by default: with 16 clients confirming on a 2-core machine, a pool of 8 had the same
-    /// throughput as 16 and a third of the p99 (38 against 77-85 ms; see docs/BENCHMARKS.md):
-    /// requests beyond the pool wait their turn in it, in order, instead of as PostgreSQL
-    /// backends competing for the CPU and queueing on the same rows.
+    // 8 by default: with 16 clients confirming on a 2-core machine, a pool of 8 had the same
+    // throughput as 16 and about half the p99 (38 against 77-85 ms; docs/BENCHMARKS.md):
+    // requests beyond the pool wait their turn in it, in order, instead of as PostgreSQL
+    // backends competing for the CPU and queueing on the same rows.
     #[arg(
         long,
         env = "ORDERDESK_MAX_CONNECTIONS",

@@ -44,9 +44,18 @@ pub async fn start(
     at: OffsetDateTime,
 ) -> DbResult<Start> {
     let claim = tx.take_claim();
-    let started = match &mut tx.conn {
+    let start = match &mut tx.conn {
         TxConn::Postgres(c) => {
-            postgres::start_confirmation(c, claim.as_ref(), order_id, revision, actor, at).await
+            match postgres::start_confirmation(c, claim.as_ref(), order_id, revision, actor, at)
+                .await
+            {
+                Ok(Some(start)) => start,
+                Ok(None) => return Err(tx.refuse_claim(ClaimRefused::Taken)),
+                Err(postgres::StartError::KeyInFlight) => {
+                    return Err(tx.refuse_claim(ClaimRefused::InFlight));
+                }
+                Err(postgres::StartError::Db(e)) => return Err(e),
+            }
         }
         // BEGIN IMMEDIATE holds the write lock: no statement here waits for another writer.
         TxConn::Sqlite(_) => {
@@ -55,29 +64,19 @@ pub async fn start(
             {
                 return Err(tx.refuse_claim(ClaimRefused::Taken));
             }
-            if claim.is_some() {
-                super::faults::pause_after_claim(tx).await;
-            }
-            return match orders::mark_confirmed(tx, order_id, revision, actor, at).await? {
-                Some(customer) => Ok(Start::Confirming {
+            match orders::mark_confirmed(tx, order_id, revision, actor, at).await? {
+                Some(customer) => Start::Confirming {
                     customer,
                     lines: orders::lock_lines(tx, order_id).await?,
-                }),
-                None => Ok(Start::NotDraft),
-            };
+                },
+                None => Start::NotDraft,
+            }
         }
     };
-    match started {
-        Ok(Some(start)) => {
-            if claim.is_some() {
-                super::faults::pause_after_claim(tx).await;
-            }
-            Ok(start)
-        }
-        Ok(None) => Err(tx.refuse_claim(ClaimRefused::Taken)),
-        Err(postgres::StartError::KeyInFlight) => Err(tx.refuse_claim(ClaimRefused::InFlight)),
-        Err(postgres::StartError::Db(e)) => Err(e),
+    if claim.is_some() {
+        super::faults::pause_after_claim(tx).await;
     }
+    Ok(start)
 }
 
 /// Everything a confirmation writes once its rules have decided.

@@ -416,7 +416,7 @@ impl Tx {
     /// statement of its own: one round trip fewer on PostgreSQL, where the claim, the order's
     /// conditional update and the row locks are one statement (see [`confirmation::start`]).
     /// The statement that takes it with [`Tx::take_claim`] must insert the key before any
-    /// effect, and call [`Tx::claim_refused`] when a committed record holds the key.
+    /// effect, and call [`Tx::refuse_claim`] when the key is not free.
     pub fn defer_claim(&mut self, claim: idempotency::NewClaim) {
         self.pending_claim = Some(claim);
     }

@@ -163,9 +163,9 @@ impl From<sqlx::Error> for StartError {
     }
 }
 
-/// Statement [`start_confirmation`] returns one row of: the claim's result, the customer (when
-/// the order moved), whether the lines were read after the order's last change, and the lines
-/// with their locked products as parallel arrays in ascending (product id, line id) order.
+/// A row of [`start_confirmation`]: the claim's result, the customer (when the order moved),
+/// whether the lines were read after the order's last change, and one line with its locked
+/// product (none when the order did not move: then the statement returns one row).
 #[derive(sqlx::FromRow)]
 struct StartRow {
     claimed: bool,
@@ -176,14 +176,14 @@ struct StartRow {
     vat_id: Option<String>,
     active: Option<bool>,
     lines_current: Option<bool>,
-    ids: Option<Vec<i64>>,
-    product_ids: Option<Vec<i64>>,
-    skus: Option<Vec<String>>,
-    names: Option<Vec<String>>,
-    quantities: Option<Vec<i64>>,
-    prices: Option<Vec<i64>>,
-    rates: Option<Vec<i64>>,
-    stocks: Option<Vec<i64>>,
+    line_id: Option<i64>,
+    product_id: Option<i64>,
+    sku: Option<String>,
+    product_name: Option<String>,
+    quantity: Option<i64>,
+    unit_price_cents: Option<i64>,
+    tax_rate_bp: Option<i64>,
+    stock_on_hand: Option<i64>,
 }
 
 /// The first statement of a confirmation, in one round trip: claim the key (when one is
@@ -216,7 +216,7 @@ pub(super) async fn start_confirmation(
 ) -> Result<Option<super::confirmation::Start>, StartError> {
     use super::confirmation::Start;
     let planned = claim.and_then(|k| k.planned.as_ref());
-    let row = sqlx::query_as::<_, StartRow>(
+    let rows = sqlx::query_as::<_, StartRow>(
         "WITH k AS ( \
            INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
                                          status_code, location, content_type, body, completed_at) \
@@ -238,18 +238,11 @@ pub(super) async fn start_confirmation(
            ORDER BY id FOR UPDATE) \
          SELECT c.claimed, o.customer_id, cu.code, cu.name, cu.address, cu.vat_id, cu.active, \
                 o.revision - 1 = (SELECT revision FROM orders WHERE id = $1) AS lines_current, \
-                l.ids, l.product_ids, l.skus, l.names, l.quantities, l.prices, l.rates, l.stocks \
+                ol.id AS line_id, p.id AS product_id, p.sku, p.name AS product_name, ol.quantity, \
+                p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
          FROM c LEFT JOIN o ON true LEFT JOIN customers cu ON cu.id = o.customer_id \
-         LEFT JOIN LATERAL ( \
-           SELECT array_agg(ol.id ORDER BY p.id, ol.id) AS ids, \
-                  array_agg(p.id ORDER BY p.id, ol.id) AS product_ids, \
-                  array_agg(p.sku ORDER BY p.id, ol.id) AS skus, \
-                  array_agg(p.name ORDER BY p.id, ol.id) AS names, \
-                  array_agg(ol.quantity ORDER BY p.id, ol.id) AS quantities, \
-                  array_agg(p.unit_price_cents ORDER BY p.id, ol.id) AS prices, \
-                  array_agg(p.tax_rate_bp ORDER BY p.id, ol.id) AS rates, \
-                  array_agg(p.stock_on_hand ORDER BY p.id, ol.id) AS stocks \
-           FROM order_lines ol JOIN p ON p.id = ol.product_id WHERE ol.order_id = $1) l ON true",
+         LEFT JOIN (order_lines ol JOIN p ON p.id = ol.product_id) ON ol.order_id = $1 \
+         ORDER BY p.id, ol.id",
     )
     .bind(order_id)
     .bind(revision)
@@ -264,18 +257,22 @@ pub(super) async fn start_confirmation(
     .bind(planned.and_then(|p| p.location.as_deref()))
     .bind(planned.and_then(|p| p.content_type.as_deref()))
     .bind(planned.and_then(|p| p.body.as_deref()))
-    .fetch_one(&mut *c)
+    .fetch_all(&mut *c)
     .await?;
-    if !row.claimed {
+    // `c` is one row, so the outer joins give at least one.
+    let Some(head) = rows.first() else {
+        return Err(StartError::Db(sqlx::Error::RowNotFound.into()));
+    };
+    if !head.claimed {
         return Ok(None);
     }
     let (Some(id), Some(code), Some(name), Some(address), Some(vat_id), Some(active)) = (
-        row.customer_id,
-        row.code,
-        row.name,
-        row.address,
-        row.vat_id,
-        row.active,
+        head.customer_id,
+        head.code.clone(),
+        head.name.clone(),
+        head.address.clone(),
+        head.vat_id.clone(),
+        head.active,
     ) else {
         return Ok(Some(Start::NotDraft));
     };
@@ -287,55 +284,27 @@ pub(super) async fn start_confirmation(
         vat_id,
         active,
     };
-    if row.lines_current != Some(true) {
+    if head.lines_current != Some(true) {
         let lines = lock_order_lines(c, order_id)
             .await
             .map_err(StartError::Db)?;
         return Ok(Some(Start::Confirming { customer, lines }));
     }
-    let ids = row.ids.unwrap_or_default();
-    let mut product_ids = row.product_ids.unwrap_or_default().into_iter();
-    let mut skus = row.skus.unwrap_or_default().into_iter();
-    let mut names = row.names.unwrap_or_default().into_iter();
-    let mut quantities = row.quantities.unwrap_or_default().into_iter();
-    let mut prices = row.prices.unwrap_or_default().into_iter();
-    let mut rates = row.rates.unwrap_or_default().into_iter();
-    let mut stocks = row.stocks.unwrap_or_default().into_iter();
-    let mut lines = Vec::with_capacity(ids.len());
-    for id in ids {
-        let (
-            Some(product_id),
-            Some(sku),
-            Some(name),
-            Some(quantity),
-            Some(unit_price_cents),
-            Some(tax_rate_bp),
-            Some(stock_on_hand),
-        ) = (
-            product_ids.next(),
-            skus.next(),
-            names.next(),
-            quantities.next(),
-            prices.next(),
-            rates.next(),
-            stocks.next(),
-        )
-        else {
-            return Err(StartError::Db(super::DbError::Other(
-                sqlx::Error::Protocol("the arrays of an order's lines differ in length".into()),
-            )));
-        };
-        lines.push(OrderLineRow {
-            id,
-            product_id,
-            sku,
-            name,
-            quantity,
-            unit_price_cents,
-            tax_rate_bp,
-            stock_on_hand,
-        });
-    }
+    let lines = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(OrderLineRow {
+                id: r.line_id?,
+                product_id: r.product_id?,
+                sku: r.sku?,
+                name: r.product_name?,
+                quantity: r.quantity?,
+                unit_price_cents: r.unit_price_cents?,
+                tax_rate_bp: r.tax_rate_bp?,
+                stock_on_hand: r.stock_on_hand?,
+            })
+        })
+        .collect();
     Ok(Some(Start::Confirming { customer, lines }))
 }
 
