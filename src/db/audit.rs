@@ -35,6 +35,22 @@ pub async fn record(tx: &mut Tx, event: &AuditEvent<'_>, at: OffsetDateTime) -> 
     Ok(())
 }
 
+/// Bind an event's action, entity, entity id and detail as the next four parameters of a
+/// statement that records it with others (the confirmation's last statement on each backend).
+pub(super) fn bind_event<'q, DB, O>(
+    q: sqlx::query::QueryScalar<'q, DB, O, <DB as Database>::Arguments<'q>>,
+    event: &'q AuditEvent<'_>,
+) -> sqlx::query::QueryScalar<'q, DB, O, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    q.bind(event.action)
+        .bind(event.entity)
+        .bind(event.entity_id.as_str())
+        .bind(event.detail.as_str())
+}
+
 /// One recorded event, for display.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {

@@ -1,11 +1,11 @@
 //! Invoices: issued inside the confirming transaction, never edited or deleted afterwards.
 
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::FromRow;
 
 use time::OffsetDateTime;
 
 use super::customers::like_pattern;
-use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx};
+use super::{Db, DbResult, Reader, on_pool, on_reader};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InvoiceRow {
@@ -159,8 +159,6 @@ macro_rules! billing_documents {
         )
     };
 }
-
-const LINES_PER_INSERT: usize = 1000;
 
 impl Db {
     /// One page of invoices, newest first.
@@ -318,34 +316,6 @@ pub async fn lines(r: &mut Reader<'_>, order_id: i64) -> DbResult<Vec<InvoiceLin
     .bind(order_id)
     .fetch_all(c)
     .await)?)
-}
-
-/// Insert the invoice's lines (before the header: its foreign key is deferred), in a few
-/// multi-row statements rather than one per line.
-pub async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[InvoiceLineRow]) -> DbResult<()> {
-    for chunk in lines.chunks(LINES_PER_INSERT) {
-        on_tx!(tx, c => {
-            let mut qb = QueryBuilder::new(
-                "INSERT INTO invoice_lines (order_id, line_no, product_id, sku, name, quantity, unit_price_cents, \
-                 tax_rate_bp, net_cents, tax_cents, gross_cents) ",
-            );
-            qb.push_values(chunk, |mut b, l| {
-                b.push_bind(order_id)
-                    .push_bind(l.line_no)
-                    .push_bind(l.product_id)
-                    .push_bind(&l.sku)
-                    .push_bind(&l.name)
-                    .push_bind(l.quantity)
-                    .push_bind(l.unit_price_cents)
-                    .push_bind(l.tax_rate_bp)
-                    .push_bind(l.net_cents)
-                    .push_bind(l.tax_cents)
-                    .push_bind(l.gross_cents);
-            });
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(())
 }
 
 /// Bind the header's fields as $1..$13 (order_id, year, customer..., totals, issued_at/by).

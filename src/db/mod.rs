@@ -82,8 +82,8 @@ macro_rules! on_reader {
 }
 
 /// Call the backend module's own version of a statement whose SQL differs per backend:
-/// `per_backend!(tx, take_stock_for_order(id, actor, at))` runs `sqlite::take_stock_for_order`
-/// or `postgres::take_stock_for_order` on the transaction's connection.
+/// `per_backend!(tx, return_stock_for_order(id, actor, at))` runs `sqlite::return_stock_for_order`
+/// or `postgres::return_stock_for_order` on the transaction's connection.
 macro_rules! per_backend {
     ($tx:expr, $f:ident($($arg:expr),* $(,)?)) => {
         match &mut ($tx).conn {

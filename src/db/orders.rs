@@ -3,10 +3,9 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::customers::CustomerRow;
 use super::search::{Needle, customer_match, reference_match};
 use super::types::TimeBound;
-use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx, per_backend};
+use super::{Db, DbResult, Reader, Tx, on_pool, on_reader, on_tx};
 use crate::domain::OrderStatus;
 
 #[derive(Debug, Clone, FromRow)]
@@ -309,35 +308,6 @@ pub async fn delete_line(tx: &mut Tx, order_id: i64, line_id: i64) -> DbResult<b
     Ok(n == 1)
 }
 
-/// The conditional state change at the heart of confirmation: draft to confirmed, only if the
-/// order is still a draft at the revision the clerk saw (any revision when `None`: an API client
-/// that did not say). Returns the customer as it is now (to be
-/// copied onto the invoice) when the order moved, in the same statement.
-pub async fn mark_confirmed(
-    tx: &mut Tx,
-    order_id: i64,
-    revision: Option<i64>,
-    actor: &str,
-    at: OffsetDateTime,
-) -> DbResult<Option<CustomerRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, CustomerRow>(
-        "UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, revision = revision + 1 \
-         WHERE id = $1 AND status = 'draft' AND ($2 IS NULL OR revision = $2) \
-         RETURNING customer_id AS id, \
-           (SELECT code FROM customers WHERE customers.id = orders.customer_id) AS code, \
-           (SELECT name FROM customers WHERE customers.id = orders.customer_id) AS name, \
-           (SELECT address FROM customers WHERE customers.id = orders.customer_id) AS address, \
-           (SELECT vat_id FROM customers WHERE customers.id = orders.customer_id) AS vat_id, \
-           (SELECT active FROM customers WHERE customers.id = orders.customer_id) AS active",
-    )
-    .bind(order_id)
-    .bind(revision)
-    .bind(at)
-    .bind(actor)
-    .fetch_optional(c)
-    .await)?)
-}
-
 /// The conditional state change of a cancellation: `from` (draft or confirmed) to cancelled,
 /// only if the order is still in that state. False when it is not (any more).
 pub async fn mark_cancelled(
@@ -362,10 +332,4 @@ pub async fn mark_cancelled(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n == 1)
-}
-
-/// The order's lines with their products, the products locked in ascending id order on
-/// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the write lock).
-pub async fn lock_lines(tx: &mut Tx, order_id: i64) -> DbResult<Vec<OrderLineRow>> {
-    per_backend!(tx, lock_order_lines(order_id))
 }

@@ -7,6 +7,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use time::OffsetDateTime;
 
+use super::audit::bind_event;
+use super::confirmation::{StartParams, bind_start};
 use super::credit_notes::NewCreditNote;
 use super::invoices::bind_header;
 use super::orders::OrderLineRow;
@@ -208,16 +210,12 @@ struct StartRow {
 /// `Ok(None)`: a committed request holds the key; nothing changed.
 pub(super) async fn start_confirmation(
     c: &mut PgConnection,
-    claim: Option<&super::idempotency::NewClaim>,
-    order_id: i64,
-    revision: Option<i64>,
-    actor: &str,
-    at: OffsetDateTime,
+    p: &StartParams<'_>,
 ) -> Result<Option<super::confirmation::Start>, StartError> {
     use super::confirmation::Start;
-    let planned = claim.and_then(|k| k.planned.as_ref());
-    let rows = sqlx::query_as::<_, StartRow>(
-        "WITH k AS ( \
+    let rows: Vec<StartRow> = bind_start(
+        sqlx::query(
+            "WITH k AS ( \
            INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
                                          status_code, location, content_type, body, completed_at) \
            SELECT $5, $6, $7, $8, $9, $3, $10, $11, $12, $13, \
@@ -243,22 +241,14 @@ pub(super) async fn start_confirmation(
          FROM c LEFT JOIN o ON true LEFT JOIN customers cu ON cu.id = o.customer_id \
          LEFT JOIN (order_lines ol JOIN p ON p.id = ol.product_id) ON ol.order_id = $1 \
          ORDER BY p.id, ol.id",
+        ),
+        p,
     )
-    .bind(order_id)
-    .bind(revision)
-    .bind(at)
-    .bind(actor)
-    .bind(claim.map(|k| k.user_id))
-    .bind(claim.map(|k| k.key.as_str()))
-    .bind(claim.map(|k| k.purpose))
-    .bind(claim.map(|k| k.target.as_str()))
-    .bind(claim.map(|k| k.fingerprint.as_str()))
-    .bind(planned.map(|p| i64::from(p.status)))
-    .bind(planned.and_then(|p| p.location.as_deref()))
-    .bind(planned.and_then(|p| p.content_type.as_deref()))
-    .bind(planned.and_then(|p| p.body.as_deref()))
     .fetch_all(&mut *c)
-    .await?;
+    .await?
+    .iter()
+    .map(sqlx::FromRow::from_row)
+    .collect::<Result<Vec<_>, _>>()?;
     // `c` is one row, so the outer joins give at least one.
     let Some(head) = rows.first() else {
         return Err(StartError::Db(sqlx::Error::RowNotFound.into()));
@@ -285,7 +275,7 @@ pub(super) async fn start_confirmation(
         active,
     };
     if head.lines_current != Some(true) {
-        let lines = lock_order_lines(c, order_id)
+        let lines = lock_order_lines(c, p.order_id)
             .await
             .map_err(StartError::Db)?;
         return Ok(Some(Start::Confirming { customer, lines }));
@@ -332,7 +322,7 @@ pub(super) async fn finish_confirmation(
     let text = |f: fn(&super::invoices::InvoiceLineRow) -> &str| -> Vec<&str> {
         w.lines.iter().map(f).collect()
     };
-    Ok(bind_header(
+    let q = bind_header(
         sqlx::query_scalar(
             "WITH s AS ( \
                UPDATE products p SET stock_on_hand = p.stock_on_hand - d.qty \
@@ -382,13 +372,8 @@ pub(super) async fn finish_confirmation(
     .bind(col(|l| l.tax_rate_bp))
     .bind(col(|l| l.net_cents))
     .bind(col(|l| l.tax_cents))
-    .bind(col(|l| l.gross_cents))
-    .bind(w.audit.action)
-    .bind(w.audit.entity)
-    .bind(w.audit.entity_id.as_str())
-    .bind(w.audit.detail.as_str())
-    .fetch_one(c)
-    .await?)
+    .bind(col(|l| l.gross_cents));
+    Ok(bind_event(q, &w.audit).fetch_one(c).await?)
 }
 
 /// Take the next credit-note number and insert the header, copied from the order's invoice

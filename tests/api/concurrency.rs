@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use serde_json::json;
 
 use crate::helpers::{Page, TestApp, db_test};
 
@@ -408,6 +409,46 @@ db_test!(
         assert_eq!(skus, ["A-1", "B-1"], "both lines invoiced: {invoice}");
         assert_eq!(app.stock("A-1").await, 9);
         assert_eq!(app.stock("B-1").await, 8);
+        app.assert_invariants().await;
+    }
+);
+
+db_test!(
+    a_key_taken_in_flight_leaves_the_other_order_it_was_offered_to_a_draft,
+    |app: TestApp| async move {
+        let c = app.customer("C-1", "Acme").await;
+        let a = app.product("A-1", 1000, 2000, 100).await;
+        let orders = [app.draft(c, &[(a, 3)]).await, app.draft(c, &[(a, 5)]).await];
+        let api = crate::api_client::clerk_client(&app).await;
+        // One Idempotency-Key offered to two orders at once. The first confirmation is held
+        // open after its claim, so the second request's look-up finds the key unused and goes
+        // on into a transaction of its own, whose first statement then finds the key taken.
+        // That statement has already moved its order on SQLite (a batch runs in full): only
+        // the rollback keeps it a draft.
+        app.db.faults().set_action_delay(Duration::from_millis(300));
+        let path = |order: i64| format!("/api/v1/orders/{order}/confirm");
+        let early = {
+            let (api, path) = (api.clone(), path(orders[0]));
+            tokio::spawn(async move { api.post(&path, Some("shared"), &json!({})).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let late = api.post(&path(orders[1]), Some("shared"), &json!({})).await;
+        let early = early.await.unwrap();
+        app.db.faults().set_action_delay(Duration::ZERO);
+        // Whichever ran first (a busy machine may start the second request first) confirmed
+        // its order; the other was refused and changed nothing.
+        let (done, refused) = if early.status == StatusCode::CREATED {
+            ((early, orders[0]), (late, orders[1]))
+        } else {
+            ((late, orders[1]), (early, orders[0]))
+        };
+        done.0.expect_json(201);
+        refused.0.expect_problem(422, "idempotency-key-reused");
+        assert_eq!(app.order_status(done.1).await, "confirmed");
+        assert_eq!(app.order_status(refused.1).await, "draft");
+        let taken = if done.1 == orders[0] { 3 } else { 5 };
+        assert_eq!(app.stock("A-1").await, 100 - taken);
+        assert_eq!(app.invoice_numbers().await.len(), 1);
         app.assert_invariants().await;
     }
 );
