@@ -170,14 +170,9 @@ pub(crate) async fn replay(ctx: &Ctx, requests: usize) -> Result<Summary, String
             original.status
         ));
     }
-    // The key table may have grown by thousands of rows (earlier scenarios) since PostgreSQL
-    // last gathered its statistics: where autovacuum is off, a plan made for the empty table
-    // scans it whole for every duplicate (measured after `confirm` and `hot`: 2,877 replays/s
-    // against 6,344-6,794/s once analyzed). Autovacuum's ANALYZE, where it runs, does this.
-    // `confirm` does not analyze after its setup: analyzing the still empty key table there
-    // made the same plan scan the table as it grew during the run (369-401 confirmations/s
-    // against 483-597/s).
-    ctx.bulk.analyze().await.map_err(|e| e.to_string())?;
+    // No ANALYZE here: the key table may have grown by thousands of rows (earlier scenarios)
+    // since PostgreSQL last gathered its statistics, and the server's statement reads the key
+    // by both columns of its primary key whatever they say (see `Db::find_session_and_key`).
     let form = Arc::new(form);
     let location = original.location.clone();
     // The duplicates must come from the same clerk (the token is bound to the user).
