@@ -49,15 +49,21 @@ impl Db {
             )));
         }
 
-        // 4. Invoice totals are the sums of their lines.
+        // 4. Invoice totals are the sums of their lines, and each line's net is its quantity
+        //    times its unit price and its gross its net plus its tax (README, "Money and
+        //    rounding"). The header's gross is net plus tax by a CHECK constraint.
         let sql = "SELECT i.number FROM invoices i LEFT JOIN (SELECT order_id, \
-                   CAST(SUM(net_cents) AS BIGINT) AS n, CAST(SUM(tax_cents) AS BIGINT) AS t \
+                   CAST(SUM(net_cents) AS BIGINT) AS n, CAST(SUM(tax_cents) AS BIGINT) AS t, \
+                   CAST(SUM(CASE WHEN net_cents <> quantity * unit_price_cents \
+                                   OR gross_cents <> net_cents + tax_cents THEN 1 ELSE 0 END) \
+                        AS BIGINT) AS wrong \
                    FROM invoice_lines GROUP BY order_id) s ON s.order_id = i.order_id \
-                   WHERE s.order_id IS NULL OR s.n <> i.net_cents OR s.t <> i.tax_cents";
+                   WHERE s.order_id IS NULL OR s.n <> i.net_cents OR s.t <> i.tax_cents \
+                      OR s.wrong > 0";
         let rows: Vec<(String,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (number,) in rows {
             out.push(Violation(format!(
-                "invoice {number}: totals differ from the sum of its lines"
+                "invoice {number}: totals differ from the sum of its lines, or a line from its price"
             )));
         }
 

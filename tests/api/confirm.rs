@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{TestApp, db_test};
+use crate::helpers::{Backend, TestApp, db_test};
 
 /// A customer, two products and a draft ordering 3 of A and 2 of B (A on two lines).
 async fn setup(app: &TestApp) -> (i64, i64, i64) {
@@ -226,5 +226,52 @@ db_test!(
         assert_eq!(app.invoice_numbers().await.len(), 1);
         assert_eq!(app.stock("A-1").await, 7);
         app.assert_invariants().await;
+    }
+);
+
+db_test!(
+    check_finds_an_invoice_whose_figures_break_the_rounding_rule,
+    |app: TestApp| async move {
+        use crate::credit_notes::raw_sql;
+        let (order, _, _) = setup(&app).await;
+        let form = app.confirm_form(order).await;
+        let done = app.confirm(order, &form).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        app.assert_invariants().await;
+        let number = app.invoice_numbers().await.remove(0);
+        // Issued documents never change through any connection (triggers): the check is for a
+        // database edited or restored behind them, so this test drops them first.
+        for (table, trigger) in [
+            ("invoices", "invoices_never_change"),
+            ("invoice_lines", "invoice_lines_never_change"),
+        ] {
+            let drop = match app.backend {
+                Backend::Sqlite => format!("DROP TRIGGER {trigger}"),
+                Backend::Postgres => format!("DROP TRIGGER {trigger} ON {table}"),
+            };
+            raw_sql(&app, &drop).await.unwrap();
+        }
+
+        // A line whose gross is not its net plus its tax: the sums of net and tax still match.
+        let tamper = "UPDATE invoice_lines SET gross_cents = gross_cents + 1 WHERE line_no = 1";
+        assert_eq!(raw_sql(&app, tamper).await.unwrap(), 1);
+        let v = app.db.check_invariants().await.unwrap();
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].0.contains(&number), "{v:?}");
+        let back = "UPDATE invoice_lines SET gross_cents = gross_cents - 1 WHERE line_no = 1";
+        assert_eq!(raw_sql(&app, back).await.unwrap(), 1);
+        app.assert_invariants().await;
+
+        // A cent moved from tax to net on one line and on the invoice: every sum and every
+        // gross still adds up (the header's CHECK holds); only the line's net is no longer its
+        // quantity times its price.
+        let line = "UPDATE invoice_lines SET net_cents = net_cents + 1, tax_cents = tax_cents - 1 \
+                    WHERE line_no = 1";
+        assert_eq!(raw_sql(&app, line).await.unwrap(), 1);
+        let head = "UPDATE invoices SET net_cents = net_cents + 1, tax_cents = tax_cents - 1";
+        assert_eq!(raw_sql(&app, head).await.unwrap(), 1);
+        let v = app.db.check_invariants().await.unwrap();
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].0.contains(&number), "{v:?}");
     }
 );
