@@ -28,6 +28,8 @@ pub enum Start {
     /// and its lines with their products, locked, in ascending product id order.
     Confirming {
         customer: CustomerRow,
+        /// The customer's own reference for the order (copied onto the invoice).
+        reference: String,
         lines: Vec<OrderLineRow>,
     },
     /// The order is missing, or not a draft at the revision asked for: nothing changed. The

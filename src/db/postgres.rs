@@ -172,6 +172,7 @@ impl From<sqlx::Error> for StartError {
 struct StartRow {
     claimed: bool,
     customer_id: Option<i64>,
+    reference: Option<String>,
     code: Option<String>,
     name: Option<String>,
     address: Option<String>,
@@ -228,13 +229,14 @@ pub(super) async fn start_confirmation(
                              revision = revision + 1 \
            WHERE (SELECT claimed FROM c) AND id = $1 AND status = 'draft' \
              AND ($2::bigint IS NULL OR revision = $2) \
-           RETURNING customer_id, revision), \
+           RETURNING customer_id, revision, reference), \
          p AS MATERIALIZED ( \
            SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand FROM products \
            WHERE EXISTS (SELECT 1 FROM o) \
              AND id = ANY (ARRAY (SELECT product_id FROM order_lines WHERE order_id = $1)) \
            ORDER BY id FOR UPDATE) \
-         SELECT c.claimed, o.customer_id, cu.code, cu.name, cu.address, cu.vat_id, cu.active, \
+         SELECT c.claimed, o.customer_id, o.reference, cu.code, cu.name, cu.address, cu.vat_id, \
+                cu.active, \
                 o.revision - 1 = (SELECT revision FROM orders WHERE id = $1) AS lines_current, \
                 ol.id AS line_id, p.id AS product_id, p.sku, p.name AS product_name, ol.quantity, \
                 p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
@@ -256,14 +258,24 @@ pub(super) async fn start_confirmation(
     if !head.claimed {
         return Ok(None);
     }
-    let (Some(id), Some(code), Some(name), Some(address), Some(vat_id), Some(active)) = (
+    let (
+        Some(id),
+        Some(reference),
+        Some(code),
+        Some(name),
+        Some(address),
+        Some(vat_id),
+        Some(active),
+    ) = (
         head.customer_id,
+        head.reference.clone(),
         head.code.clone(),
         head.name.clone(),
         head.address.clone(),
         head.vat_id.clone(),
         head.active,
-    ) else {
+    )
+    else {
         return Ok(Some(Start::NotDraft));
     };
     let customer = super::customers::CustomerRow {
@@ -278,7 +290,11 @@ pub(super) async fn start_confirmation(
         let lines = lock_order_lines(c, p.order_id)
             .await
             .map_err(StartError::Db)?;
-        return Ok(Some(Start::Confirming { customer, lines }));
+        return Ok(Some(Start::Confirming {
+            customer,
+            reference,
+            lines,
+        }));
     }
     let lines = rows
         .into_iter()
@@ -295,7 +311,11 @@ pub(super) async fn start_confirmation(
             })
         })
         .collect();
-    Ok(Some(Start::Confirming { customer, lines }))
+    Ok(Some(Start::Confirming {
+        customer,
+        reference,
+        lines,
+    }))
 }
 
 /// The second statement of a confirmation, in one round trip: stock down by the summed demand

@@ -219,7 +219,7 @@ pub(super) async fn start_confirmation(
          UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, \
                            revision = revision + 1 \
          WHERE id = $1 AND status = 'draft' AND ($2 IS NULL OR revision = $2) \
-         RETURNING 'customer' AS kind, customer_id AS id, \
+         RETURNING 'customer' AS kind, customer_id AS id, reference, \
            (SELECT code FROM customers WHERE customers.id = orders.customer_id) AS code, \
            (SELECT name FROM customers WHERE customers.id = orders.customer_id) AS name, \
            (SELECT address FROM customers WHERE customers.id = orders.customer_id) AS address, \
@@ -238,7 +238,12 @@ pub(super) async fn start_confirmation(
     for row in &rows {
         match row.try_get::<&str, _>("kind")? {
             "claimed" => claimed = true,
-            "customer" => customer = Some(super::customers::CustomerRow::from_row(row)?),
+            "customer" => {
+                customer = Some((
+                    super::customers::CustomerRow::from_row(row)?,
+                    row.try_get::<String, _>("reference")?,
+                ));
+            }
             _ => lines.push(OrderLineRow::from_row(row)?),
         }
     }
@@ -246,7 +251,11 @@ pub(super) async fn start_confirmation(
         return Ok(None);
     }
     Ok(Some(match customer {
-        Some(customer) => Start::Confirming { customer, lines },
+        Some((customer, reference)) => Start::Confirming {
+            customer,
+            reference,
+            lines,
+        },
         None => Start::NotDraft,
     }))
 }

@@ -67,9 +67,13 @@ impl Action for ConfirmOrder {
 
         // The key's claim, then the conditional update: only a draft at the revision the clerk
         // saw moves; its lines come back with their products locked in ascending id order.
-        let (customer, mut lines) =
+        let (customer, reference, mut lines) =
             match confirmation::start(tx, id, self.revision, actor, at).await? {
-                Start::Confirming { customer, lines } => (customer, lines),
+                Start::Confirming {
+                    customer,
+                    reference,
+                    lines,
+                } => (customer, reference, lines),
                 Start::NotDraft => return self.not_draft(tx).await,
             };
         tx.mark(Phase::Lock);
@@ -194,6 +198,7 @@ impl Action for ConfirmOrder {
                     name: customer.name,
                     address: customer.address,
                     vat_id: customer.vat_id,
+                    reference,
                 },
                 currency: self.currency,
                 issued_at: at,

@@ -20,6 +20,9 @@ pub struct CustomerSnapshot {
     pub name: String,
     pub address: String,
     pub vat_id: String,
+    /// The customer's own reference for the order (their purchase order number); empty when
+    /// they gave none.
+    pub reference: String,
 }
 
 /// One line of an invoice as issued.
@@ -139,6 +142,7 @@ impl InvoiceDoc {
                 name: h.customer_name,
                 address: h.customer_address,
                 vat_id: h.customer_vat_id,
+                reference: h.customer_reference,
             },
             currency: h.currency,
             issued_at: h.issued_at,
@@ -167,6 +171,7 @@ impl CreditNoteDoc {
                 name: h.customer_name,
                 address: h.customer_address,
                 vat_id: h.customer_vat_id,
+                reference: h.customer_reference,
             },
             currency: h.currency,
             issued_at: h.issued_at,

@@ -134,7 +134,8 @@ fn golden_invoice(order: i64) -> Value {
             "code": "GOLD-1",
             "name": "Müller & Söhne GmbH",
             "address": "Hauptstraße 5\n80331 München",
-            "vat_id": "DE123456789"
+            "vat_id": "DE123456789",
+            "reference": REFERENCE
         },
         "lines": [
             {"line_no": 1, "sku": "HALF-10", "name": "Washer, half-cent tax", "quantity": 1,
@@ -182,7 +183,8 @@ fn golden_credit_note(order: i64) -> Value {
             "code": "GOLD-1",
             "name": "Müller & Söhne GmbH",
             "address": "Hauptstraße 5\n80331 München",
-            "vat_id": "DE123456789"
+            "vat_id": "DE123456789",
+            "reference": REFERENCE
         },
         "lines": [
             {"line_no": 1, "sku": "HALF-10", "name": "Washer, half-cent tax", "quantity": 1,

@@ -255,6 +255,10 @@ pub struct InvoiceCustomerJson {
     pub name: String,
     pub address: String,
     pub vat_id: String,
+    /// The customer's own reference for the order, such as their purchase order number; empty
+    /// when they gave none.
+    #[schema(example = "PO 4711")]
+    pub reference: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -451,6 +455,7 @@ fn customer_json(c: &CustomerSnapshot) -> InvoiceCustomerJson {
         name: c.name.clone(),
         address: c.address.clone(),
         vat_id: c.vat_id.clone(),
+        reference: c.reference.clone(),
     }
 }
 
