@@ -189,10 +189,10 @@ pub(super) async fn has_migrations_table(pool: &SqlitePool) -> DbResult<bool> {
 }
 
 /// The first step of a confirmation on SQLite, in one hand-off to the connection's thread: a
-/// batch of three statements that claims the key (when one is given; $5.. below, laid out as
-/// in PostgreSQL's `start_confirmation`), moves the order from draft to confirmed (at revision
-/// $2 when given) returning its customer, and reads its lines with their products in ascending
-/// product id order. `BEGIN IMMEDIATE` already holds the write lock, so nothing here waits for
+/// batch of three statements that claims the key (when one is given; the parameters are laid
+/// out by `confirmation::bind_start`, as on PostgreSQL), moves the order from draft to
+/// confirmed (at revision $2 when given) returning its customer and reference, and reads its
+/// lines with their products in ascending product id order. `BEGIN IMMEDIATE` already holds the write lock, so nothing here waits for
 /// another writer and the lines read are the lines confirmed.
 ///
 /// sqlx runs every SQLite statement on the connection's own thread and hands each one and its
