@@ -12,7 +12,10 @@ pub struct LedgerRow {
     pub balance_after: i64,
     pub reason: String,
     pub order_id: Option<i64>,
+    /// The invoice of the order a `sale` or `return` row belongs to.
     pub invoice_number: Option<String>,
+    /// The credit note that put a `return` row's stock back.
+    pub credit_note_number: Option<String>,
     pub actor: String,
     pub created_at: OffsetDateTime,
 }
@@ -26,8 +29,10 @@ impl Db {
         offset: i64,
     ) -> DbResult<Vec<LedgerRow>> {
         Ok(on_pool!(self, c => sqlx::query_as::<_, LedgerRow>(
-            "SELECT s.id, s.quantity, s.balance_after, s.reason, s.order_id, i.number AS invoice_number, s.actor, s.created_at \
+            "SELECT s.id, s.quantity, s.balance_after, s.reason, s.order_id, i.number AS invoice_number, \
+                    n.number AS credit_note_number, s.actor, s.created_at \
              FROM stock_ledger s LEFT JOIN invoices i ON i.order_id = s.order_id \
+             LEFT JOIN credit_notes n ON n.order_id = s.order_id AND s.reason = 'return' \
              WHERE s.product_id = $1 ORDER BY s.id DESC LIMIT $2 OFFSET $3",
         )
         .bind(product_id)

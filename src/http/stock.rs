@@ -106,8 +106,16 @@ pub struct LedgerItem {
     pub balance: String,
     pub reason: String,
     pub order_id: Option<i64>,
-    pub invoice: Option<String>,
+    /// The document of the movement: the credit note of a return, else the invoice.
+    pub document: Option<Document>,
     pub actor: String,
+}
+
+/// A document a stock movement links to.
+pub struct Document {
+    /// Where its page is: `/invoices/` or `/credit-notes/`.
+    pub prefix: &'static str,
+    pub number: String,
 }
 
 #[derive(Template)]
@@ -163,7 +171,17 @@ async fn show_stock(
             balance: units(r.balance_after),
             reason: r.reason,
             order_id: r.order_id,
-            invoice: r.invoice_number,
+            document: match (r.credit_note_number, r.invoice_number) {
+                (Some(number), _) => Some(Document {
+                    prefix: "/credit-notes/",
+                    number,
+                }),
+                (None, Some(number)) => Some(Document {
+                    prefix: "/invoices/",
+                    number,
+                }),
+                (None, None) => None,
+            },
             actor: r.actor,
         })
         .collect();

@@ -469,6 +469,23 @@ db_test!(
         assert_eq!(ledger_rows.len(), 3);
         assert_eq!(ledger_rows[0][1], "return");
         assert_eq!(ledger_rows[0][3], "50", "balance after the return");
+        // The return links its credit note, the sale its invoice.
+        assert_eq!(
+            href(
+                &stock_page,
+                "#ledger tbody tr:nth-child(1) a[href^='/credit-notes/']"
+            ),
+            Some(shown.clone())
+        );
+        assert!(
+            href(
+                &stock_page,
+                "#ledger tbody tr:nth-child(2) a[href^='/invoices/']"
+            )
+            .is_some(),
+            "{:?}",
+            ledger_rows[1]
+        );
 
         // The order page: cancelled, its credit note, and who did it and why in its history.
         let page = anna.get(&format!("/orders/{order}")).await;

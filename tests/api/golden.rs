@@ -237,17 +237,20 @@ fn stock(sku: &str, on_hand: i64, ledger: &[Value]) -> Value {
 
 fn opening(quantity: i64) -> Value {
     json!({"id": "@id", "at": "@earlier", "quantity": quantity, "balance_after": quantity,
-           "reason": "opening", "order_id": null, "invoice": null, "actor": "test"})
+           "reason": "opening", "order_id": null, "invoice": null, "credit_note": null,
+           "actor": "test"})
 }
 
 fn sale(order: i64, quantity: i64, balance_after: i64) -> Value {
     json!({"id": "@id", "at": "@confirmed", "quantity": quantity, "balance_after": balance_after,
-           "reason": "sale", "order_id": order, "invoice": inv(1), "actor": "clerk"})
+           "reason": "sale", "order_id": order, "invoice": inv(1), "credit_note": null,
+           "actor": "clerk"})
 }
 
 fn giving_back(order: i64, quantity: i64, balance_after: i64) -> Value {
     json!({"id": "@id", "at": "@cancelled", "quantity": quantity, "balance_after": balance_after,
-           "reason": "return", "order_id": order, "invoice": inv(1), "actor": "anna"})
+           "reason": "return", "order_id": order, "invoice": inv(1), "credit_note": cn(1),
+           "actor": "anna"})
 }
 
 /// Stock after the golden order was confirmed: one `sale` row per product (HALF-10's two lines,

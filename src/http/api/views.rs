@@ -305,7 +305,11 @@ pub struct LedgerJson {
     /// `opening`, `receipt`, `sale`, `return` or `adjustment`.
     pub reason: String,
     pub order_id: Option<i64>,
+    /// The invoice of the order a `sale` or `return` belongs to.
     pub invoice: Option<String>,
+    /// The credit note that put a `return`'s stock back.
+    #[schema(example = "CN-2026-000007")]
+    pub credit_note: Option<String>,
     pub actor: String,
 }
 
@@ -489,6 +493,7 @@ impl From<LedgerRow> for LedgerJson {
             reason: r.reason,
             order_id: r.order_id,
             invoice: r.invoice_number,
+            credit_note: r.credit_note_number,
             actor: r.actor,
         }
     }
