@@ -63,7 +63,8 @@ impl Db {
         let rows: Vec<(String,)> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await)?;
         for (number,) in rows {
             out.push(Violation(format!(
-                "invoice {number}: totals differ from the sum of its lines, or a line from its price"
+                "invoice {number}: totals differ from the sum of its lines, \
+                 or a line from its price"
             )));
         }
 

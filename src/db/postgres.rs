@@ -217,32 +217,32 @@ pub(super) async fn start_confirmation(
     let rows: Vec<StartRow> = bind_start(
         sqlx::query(
             "WITH k AS ( \
-           INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
-                                         status_code, location, content_type, body, completed_at) \
-           SELECT $5, $6, $7, $8, $9, $3, $10, $11, $12, $13, \
-                  CASE WHEN $10::bigint IS NULL THEN NULL ELSE $3 END \
-           WHERE $6::text IS NOT NULL \
-           ON CONFLICT (user_id, key) DO NOTHING RETURNING 1), \
-         c AS (SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM k) AS claimed), \
-         o AS ( \
-           UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, \
-                             revision = revision + 1 \
-           WHERE (SELECT claimed FROM c) AND id = $1 AND status = 'draft' \
-             AND ($2::bigint IS NULL OR revision = $2) \
-           RETURNING customer_id, revision, reference), \
-         p AS MATERIALIZED ( \
-           SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand FROM products \
-           WHERE EXISTS (SELECT 1 FROM o) \
-             AND id = ANY (ARRAY (SELECT product_id FROM order_lines WHERE order_id = $1)) \
-           ORDER BY id FOR UPDATE) \
-         SELECT c.claimed, o.customer_id, o.reference, cu.code, cu.name, cu.address, cu.vat_id, \
-                cu.active, \
-                o.revision - 1 = (SELECT revision FROM orders WHERE id = $1) AS lines_current, \
-                ol.id AS line_id, p.id AS product_id, p.sku, p.name AS product_name, ol.quantity, \
-                p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
-         FROM c LEFT JOIN o ON true LEFT JOIN customers cu ON cu.id = o.customer_id \
-         LEFT JOIN (order_lines ol JOIN p ON p.id = ol.product_id) ON ol.order_id = $1 \
-         ORDER BY p.id, ol.id",
+               INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
+                                             status_code, location, content_type, body, completed_at) \
+               SELECT $5, $6, $7, $8, $9, $3, $10, $11, $12, $13, \
+                      CASE WHEN $10::bigint IS NULL THEN NULL ELSE $3 END \
+               WHERE $6::text IS NOT NULL \
+               ON CONFLICT (user_id, key) DO NOTHING RETURNING 1), \
+             c AS (SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM k) AS claimed), \
+             o AS ( \
+               UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, \
+                                 revision = revision + 1 \
+               WHERE (SELECT claimed FROM c) AND id = $1 AND status = 'draft' \
+                 AND ($2::bigint IS NULL OR revision = $2) \
+               RETURNING customer_id, revision, reference), \
+             p AS MATERIALIZED ( \
+               SELECT id, sku, name, unit_price_cents, tax_rate_bp, stock_on_hand FROM products \
+               WHERE EXISTS (SELECT 1 FROM o) \
+                 AND id = ANY (ARRAY (SELECT product_id FROM order_lines WHERE order_id = $1)) \
+               ORDER BY id FOR UPDATE) \
+             SELECT c.claimed, o.customer_id, o.reference, cu.code, cu.name, cu.address, cu.vat_id, \
+                    cu.active, \
+                    o.revision - 1 = (SELECT revision FROM orders WHERE id = $1) AS lines_current, \
+                    ol.id AS line_id, p.id AS product_id, p.sku, p.name AS product_name, ol.quantity, \
+                    p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
+             FROM c LEFT JOIN o ON true LEFT JOIN customers cu ON cu.id = o.customer_id \
+             LEFT JOIN (order_lines ol JOIN p ON p.id = ol.product_id) ON ol.order_id = $1 \
+             ORDER BY p.id, ol.id",
         ),
         p,
     )

@@ -192,8 +192,9 @@ pub(super) async fn has_migrations_table(pool: &SqlitePool) -> DbResult<bool> {
 /// batch of three statements that claims the key (when one is given; the parameters are laid
 /// out by `confirmation::bind_start`, as on PostgreSQL), moves the order from draft to
 /// confirmed (at revision $2 when given) returning its customer and reference, and reads its
-/// lines with their products in ascending product id order. `BEGIN IMMEDIATE` already holds the write lock, so nothing here waits for
-/// another writer and the lines read are the lines confirmed.
+/// lines with their products in ascending product id order. `BEGIN IMMEDIATE` already holds
+/// the write lock, so nothing here waits for another writer and the lines read are the lines
+/// confirmed.
 ///
 /// sqlx runs every SQLite statement on the connection's own thread and hands each one and its
 /// results across a channel; that hand-off, not SQLite, was most of a statement's cost
@@ -211,24 +212,24 @@ pub(super) async fn start_confirmation(
     let rows = bind_start(
         sqlx::query(
             "INSERT INTO idempotency_keys (user_id, key, purpose, target, fingerprint, created_at, \
-                                       status_code, location, content_type, body, completed_at) \
-         SELECT $5, $6, $7, $8, $9, $3, $10, $11, $12, $13, \
-                CASE WHEN $10 IS NULL THEN NULL ELSE $3 END \
-         WHERE $6 IS NOT NULL \
-         ON CONFLICT (user_id, key) DO NOTHING RETURNING 'claimed' AS kind; \
-         UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, \
-                           revision = revision + 1 \
-         WHERE id = $1 AND status = 'draft' AND ($2 IS NULL OR revision = $2) \
-         RETURNING 'customer' AS kind, customer_id AS id, reference, \
-           (SELECT code FROM customers WHERE customers.id = orders.customer_id) AS code, \
-           (SELECT name FROM customers WHERE customers.id = orders.customer_id) AS name, \
-           (SELECT address FROM customers WHERE customers.id = orders.customer_id) AS address, \
-           (SELECT vat_id FROM customers WHERE customers.id = orders.customer_id) AS vat_id, \
-           (SELECT active FROM customers WHERE customers.id = orders.customer_id) AS active; \
-         SELECT 'line' AS kind, l.id, l.product_id, p.sku, p.name, l.quantity, \
-                p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
-         FROM order_lines l JOIN products p ON p.id = l.product_id \
-         WHERE l.order_id = $1 ORDER BY p.id, l.id",
+                                           status_code, location, content_type, body, completed_at) \
+             SELECT $5, $6, $7, $8, $9, $3, $10, $11, $12, $13, \
+                    CASE WHEN $10 IS NULL THEN NULL ELSE $3 END \
+             WHERE $6 IS NOT NULL \
+             ON CONFLICT (user_id, key) DO NOTHING RETURNING 'claimed' AS kind; \
+             UPDATE orders SET status = 'confirmed', confirmed_at = $3, confirmed_by = $4, \
+                               revision = revision + 1 \
+             WHERE id = $1 AND status = 'draft' AND ($2 IS NULL OR revision = $2) \
+             RETURNING 'customer' AS kind, customer_id AS id, reference, \
+               (SELECT code FROM customers WHERE customers.id = orders.customer_id) AS code, \
+               (SELECT name FROM customers WHERE customers.id = orders.customer_id) AS name, \
+               (SELECT address FROM customers WHERE customers.id = orders.customer_id) AS address, \
+               (SELECT vat_id FROM customers WHERE customers.id = orders.customer_id) AS vat_id, \
+               (SELECT active FROM customers WHERE customers.id = orders.customer_id) AS active; \
+             SELECT 'line' AS kind, l.id, l.product_id, p.sku, p.name, l.quantity, \
+                    p.unit_price_cents, p.tax_rate_bp, p.stock_on_hand \
+             FROM order_lines l JOIN products p ON p.id = l.product_id \
+             WHERE l.order_id = $1 ORDER BY p.id, l.id",
         ),
         p,
     )
